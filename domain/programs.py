@@ -1,0 +1,103 @@
+"""What a program pays: a percentage (basis points) or a flat amount, for how many months.
+
+Percentages are stored exactly as basis points (1 bp = 0.01 %), so 12.5 % is 1250 and no float
+ever touches money. Flat amounts are integers in the currency's minor unit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from domain.errors import DomainError
+
+#: basis points in 100 %
+FULL_PERCENT_BPS = 10_000
+#: days; the default time a commission is held before approval (refund window)
+DEFAULT_HOLDING_DAYS = 30
+#: months; the default number of paid months a subscription earns commissions for
+DEFAULT_RECURRING_MONTHS = 12
+#: the largest flat reward accepted, in minor units (guards against a typo in major units)
+MAX_FLAT_AMOUNT = 100_000_000
+MAX_HOLDING_DAYS = 3650
+
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+
+
+def parse_percent(text: str) -> int:
+    """Parse a percentage with at most two decimals ("12.5") into basis points (1250).
+
+    Exactly representable or refused: "12.345" is an error, never rounded.
+    """
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise DomainError(f"percent {text!r} is not a number") from None
+    if not value.is_finite():
+        raise DomainError(f"percent {text!r} is not a number")
+    bps = value * 100
+    if bps != bps.to_integral_value():
+        raise DomainError(f"percent {text!r} has more than two decimals")
+    if not 0 < bps <= FULL_PERCENT_BPS:
+        raise DomainError(f"percent {text!r} must be greater than 0 and at most 100")
+    return int(bps)
+
+
+def format_bps(bps: int) -> str:
+    """1250 -> "12.5"; the inverse of parse_percent for display."""
+    whole, frac = divmod(bps, 100)
+    return f"{whole}" if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
+
+
+def normalize_currency(code: str) -> str:
+    """Stripe's form: three lower-case letters ("USD" -> "usd")."""
+    lowered = code.strip().lower()
+    if not _CURRENCY.match(lowered):
+        raise DomainError(f"currency {code!r} is not a three-letter ISO code")
+    return lowered
+
+
+@dataclass(frozen=True, slots=True)
+class PercentReward:
+    bps: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.bps <= FULL_PERCENT_BPS:
+            raise DomainError(f"percent reward must be 1..{FULL_PERCENT_BPS} bps, got {self.bps}")
+
+
+@dataclass(frozen=True, slots=True)
+class FlatReward:
+    amount: int  # minor units of `currency`
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not 0 < self.amount <= MAX_FLAT_AMOUNT:
+            raise DomainError(
+                f"flat reward must be 1..{MAX_FLAT_AMOUNT} minor units, got {self.amount}"
+            )
+        normalize_currency(self.currency)
+
+
+Reward = PercentReward | FlatReward
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramTerms:
+    """A program's reward rules. `recurring_months` None means lifetime."""
+
+    reward: Reward
+    recurring_months: int | None = DEFAULT_RECURRING_MONTHS
+    holding_days: int = DEFAULT_HOLDING_DAYS
+
+    def __post_init__(self) -> None:
+        if self.recurring_months is not None and self.recurring_months < 1:
+            raise DomainError(
+                f"recurring months must be at least 1 (1 = first payment only), "
+                f"got {self.recurring_months}"
+            )
+        if not 0 <= self.holding_days <= MAX_HOLDING_DAYS:
+            raise DomainError(
+                f"holding days must be 0..{MAX_HOLDING_DAYS}, got {self.holding_days}"
+            )

@@ -1,0 +1,1 @@
+"""Schema, migrations, repositories and secret encryption (PostgreSQL via psycopg 3)."""

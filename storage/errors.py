@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of the errors repositories raise for the caller to report."""
+
+
+class NotFound(StorageError):
+    """Raised when a referenced row does not exist (in the given workspace)."""
+
+    def __init__(self, kind: str, ident: str, *, workspace_id: str | None = None) -> None:
+        where = f" in workspace {workspace_id}" if workspace_id else ""
+        super().__init__(f"{kind} {ident!r} not found{where}")
+        self.kind = kind
+        self.ident = ident

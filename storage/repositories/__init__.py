@@ -1,0 +1,1 @@
+"""Repositories: small functions over a Session. They flush, never commit."""

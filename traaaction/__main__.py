@@ -1,0 +1,3 @@
+from traaaction.cli import main
+
+main()

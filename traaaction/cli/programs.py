@@ -1,0 +1,133 @@
+"""The affiliate side: programs, partners enrolled in them, and their clicks."""
+
+from __future__ import annotations
+
+import click
+
+from domain.programs import (
+    DEFAULT_HOLDING_DAYS,
+    DEFAULT_RECURRING_MONTHS,
+    FlatReward,
+    PercentReward,
+    ProgramTerms,
+    format_bps,
+    parse_percent,
+)
+from storage.db import unit_of_work
+from storage.repositories import clicks, partners, programs
+from traaaction.cli._common import CliError, emit, json_option, runtime
+
+
+@click.group()
+def program() -> None:
+    """Commission programs: what partners earn."""
+
+
+@program.command("create")
+@click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
+@click.option("--name", required=True)
+@click.option("--percent", help="Percent of the sale before tax, up to two decimals (12.5).")
+@click.option("--flat", type=int, help="Flat amount per sale in minor units (500 = $5.00).")
+@click.option("--currency", help="Currency of --flat (usd, eur, jpy...).")
+@click.option(
+    "--recurring-months",
+    type=int,
+    help=f"Paid months that earn (1 = first payment only; default {DEFAULT_RECURRING_MONTHS}).",
+)
+@click.option("--lifetime", is_flag=True, help="Every paid month earns, for as long as it lasts.")
+@click.option(
+    "--holding-days",
+    type=int,
+    default=DEFAULT_HOLDING_DAYS,
+    show_default=True,
+    help="Days a commission waits (refund window) before it is approved.",
+)
+@json_option
+def program_create(
+    workspace_id: str,
+    name: str,
+    percent: str | None,
+    flat: int | None,
+    currency: str | None,
+    recurring_months: int | None,
+    lifetime: bool,
+    holding_days: int,
+    as_json: bool,
+) -> None:
+    """Create a program: --percent P, or --flat AMOUNT --currency CUR."""
+    if (percent is None) == (flat is None):
+        raise CliError("give exactly one of --percent or --flat")
+    if percent is not None and currency is not None:
+        raise CliError("--currency goes with --flat only (a percent applies to any currency)")
+    if flat is not None and currency is None:
+        raise CliError("--flat needs --currency")
+    if lifetime and recurring_months is not None:
+        raise CliError("give at most one of --recurring-months or --lifetime")
+    reward: PercentReward | FlatReward = (
+        PercentReward(parse_percent(percent))
+        if percent is not None
+        else FlatReward(flat or 0, currency or "")
+    )
+    months = None if lifetime else (recurring_months or DEFAULT_RECURRING_MONTHS)
+    if recurring_months is not None and recurring_months < 1:
+        raise CliError("--recurring-months must be at least 1 (1 = first payment only)")
+    terms = ProgramTerms(reward, months, holding_days)
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        row = programs.create(session, workspace_id=workspace_id, name=name, terms=terms)
+        reward_text = (
+            f"{format_bps(row.percent_bps)} %"
+            if row.percent_bps is not None
+            else f"{row.flat_amount} {row.currency} (minor units)"
+        )
+        data = {
+            "id": row.id,
+            "workspace_id": row.workspace_id,
+            "name": row.name,
+            "reward_kind": row.reward_kind,
+            "percent_bps": row.percent_bps,
+            "flat_amount": row.flat_amount,
+            "currency": row.currency,
+            "recurring_months": row.recurring_months,
+            "lifetime": row.recurring_months is None,
+            "holding_days": row.holding_days,
+        }
+    emit(as_json, data, f"program {data['id']} created: {reward_text}")
+
+
+@click.group()
+def partner() -> None:
+    """Partners: people who refer sales, each enrolled in one program."""
+
+
+@partner.command("create")
+@click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
+@click.option("--program", "program_id", required=True, help="Program id (prg_...).")
+@click.option("--name", required=True)
+@json_option
+def partner_create(workspace_id: str, program_id: str, name: str, as_json: bool) -> None:
+    """Enroll a partner in a program of the same workspace."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        row = partners.create(session, workspace_id=workspace_id, program_id=program_id, name=name)
+        data = {
+            "id": row.id,
+            "workspace_id": row.workspace_id,
+            "program_id": row.program_id,
+            "name": row.name,
+        }
+    emit(as_json, data, f"partner {data['id']} created")
+
+
+@click.group("click")
+def click_group() -> None:
+    """Clicks on partners' links (in production the tracking redirect makes them)."""
+
+
+@click_group.command("create")
+@click.option("--partner", "partner_id", required=True, help="Partner id (prt_...).")
+@json_option
+def click_create(partner_id: str, as_json: bool) -> None:
+    """Record a click; its id is the tracClickId to put in checkout metadata."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        row = clicks.create(session, partner_id=partner_id)
+        data = {"id": row.id, "partner_id": row.partner_id, "workspace_id": row.workspace_id}
+    emit(as_json, data, f"click {data['id']} created (use it as metadata.tracClickId)")

@@ -1,0 +1,134 @@
+"""Long-running commands: serve (ingress), worker (Dramatiq), run (both, for one machine)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+import httpx
+
+from storage.schema import upgrade
+from traaaction.cli._common import settings
+from traaaction.cli.endpoints import WEBHOOK_PATH
+from traaaction.logs import get_logger
+from traaaction.processes import ProcessGroup
+from traaaction.runtime import Runtime
+
+log = get_logger(__name__)
+
+#: seconds `run` waits for the web process to answer /readyz before giving up
+READY_TIMEOUT = 90.0
+_host = click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+_port = click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+
+
+@click.command("serve")
+@_host
+@_port
+def serve(host: str, port: int) -> None:
+    """Run the ingress (HTTP) after applying pending migrations."""
+    import uvicorn
+
+    from ingress.app import create_app
+
+    current = settings(service=True)
+    with Runtime(current, application_name="traaaction-ingress") as rt:
+        upgrade(rt.engine)
+        _ = rt.secret_box  # fail fast without keys; generates the embedded default's key
+        app = create_app(
+            engine=rt.engine,
+            redis_url=rt.redis_url,
+            readiness_timeout=current.readiness_timeout,
+        )
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=25,
+        )
+        uvicorn.Server(config).run()
+
+
+@click.command("worker")
+def worker() -> None:
+    """Run the Dramatiq workers (processes and threads from WORKER_PROCESSES/WORKER_THREADS)."""
+    current = settings(service=True)
+    with Runtime(current, application_name="traaaction-worker") as rt:
+        rt.ensure_schema()
+        group = ProcessGroup({**os.environ, **rt.child_environment()})
+        group.install_signal_handlers()
+        group.start(
+            "dramatiq",
+            [
+                sys.executable, "-m", "dramatiq", "workers.main",
+                "--processes", str(current.worker_processes),
+                "--threads", str(current.worker_threads),
+            ],
+        )  # fmt: skip
+        code = group.wait()
+    sys.exit(code)
+
+
+def _wait_ready(url: str, group: ProcessGroup) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline and not group.stopping and group.poll() is None:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+@click.command("run")
+@_host
+@_port
+def run(host: str, port: int) -> None:
+    """Run everything on this machine: migrations, ingress and workers (Ctrl-C stops)."""
+    current = settings(service=True)
+    base_url = (
+        current.public_base_url
+        if "public_base_url" in current.model_fields_set
+        else f"http://{host}:{port}"
+    )
+    with Runtime(current, application_name="traaaction-run") as rt:
+        upgrade(rt.engine)
+        env = {**os.environ, **rt.child_environment(), "PUBLIC_BASE_URL": base_url}
+        group = ProcessGroup(env)
+        group.install_signal_handlers()
+        me = [sys.executable, "-m", "traaaction"]
+        group.start("web", [*me, "serve", "--host", host, "--port", str(port)])
+        group.start("worker", [*me, "worker"])
+        if _wait_ready(f"http://{host}:{port}/readyz", group):
+            click.echo(_banner(base_url, rt))
+        code = group.wait()
+    sys.exit(code)
+
+
+def _banner(base_url: str, rt: Runtime) -> str:
+    where = (
+        f"embedded PostgreSQL and Redis in {rt.data_dir}"
+        if rt.settings.embedded_postgres or rt.settings.embedded_redis
+        else "PostgreSQL and Redis from DATABASE_URL and REDIS_URL"
+    )
+    return "\n".join(
+        [
+            "Traaaction is running (Ctrl-C stops it).",
+            f"  webhook URL:  {base_url}{WEBHOOK_PATH.format(endpoint_id='{endpointId}')}",
+            f"  readiness:    {base_url}/readyz",
+            f"  data:         {where}",
+            "Next, in another terminal:",
+            "  traaaction workspace create --name 'My shop'",
+            "  traaaction endpoint create --workspace ws_...   # prints the URL for Stripe",
+            "  traaaction endpoint add-secret ep_... < whsec.txt  # Stripe's signing secret",
+        ]
+    )
+
+
+COMMANDS = (serve, worker, run)

@@ -1,0 +1,1 @@
+"""Dramatiq actors on Redis, with retries and dead-lettering, and the event log writer."""
