@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -173,7 +174,7 @@ class CliResult:
     stdout: str
     stderr: str
 
-    def json(self) -> object:
+    def json(self) -> Any:
         import json
 
         return json.loads(self.stdout)

@@ -11,7 +11,7 @@ import json
 import sys
 
 import click
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from domain.errors import DomainError
 from storage.crypto import DecryptionError
@@ -69,4 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
         _fail(f"cannot reach PostgreSQL: {first}", as_json, 1)
+    except DBAPIError as exc:  # DataError and the like: a value the database cannot store
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
+        _fail(f"refused by the database: {first}", as_json, 1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -74,4 +74,7 @@ def parse_instant(value: str, option: str) -> datetime:
         raise CliError(f"{option}: {value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise CliError(f"{option}: {value!r} has no time zone; add Z or an offset like +01:00")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the year 9999 in UTC
+        raise CliError(f"{option}: {value!r} is out of range") from None

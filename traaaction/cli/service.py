@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import click
-import httpx
 
 from storage.schema import upgrade
 from traaaction.cli._common import settings
@@ -78,9 +79,10 @@ def _wait_ready(url: str, group: ProcessGroup) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline and not group.stopping and group.poll() is None:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)
     return False
