@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 from domain.errors import DomainError
 
@@ -23,6 +23,8 @@ MAX_FLAT_AMOUNT = 100_000_000
 MAX_HOLDING_DAYS = 3650
 
 _CURRENCY = re.compile(r"^[a-z]{3}$")
+#: arithmetic that raises Inexact rather than round (parse_percent never rounds)
+_EXACT = Context(traps=[Inexact])
 
 
 def parse_percent(text: str) -> int:
@@ -36,11 +38,15 @@ def parse_percent(text: str) -> int:
         raise DomainError(f"percent {text!r} is not a number") from None
     if not value.is_finite():
         raise DomainError(f"percent {text!r} is not a number")
-    bps = value * 100
+    if not 0 < value <= 100:
+        raise DomainError(f"percent {text!r} must be greater than 0 and at most 100")
+    try:
+        # Exact: a digit the context's precision would round away raises instead of vanishing.
+        bps = _EXACT.multiply(value, 100)
+    except Inexact:
+        raise DomainError(f"percent {text!r} has more than two decimals") from None
     if bps != bps.to_integral_value():
         raise DomainError(f"percent {text!r} has more than two decimals")
-    if not 0 < bps <= FULL_PERCENT_BPS:
-        raise DomainError(f"percent {text!r} must be greater than 0 and at most 100")
     return int(bps)
 
 

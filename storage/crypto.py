@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 MASTER_KEY_SIZE = 32
 #: bytes; the GCM nonce size NIST recommends; random per encryption
 NONCE_SIZE = 12
-_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+#: \Z, not $: `$` would also accept a trailing newline in a key id
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}\Z")
 _AAD_VERSION = "traaaction/secret/v1"
 
 

@@ -105,11 +105,13 @@ class Program(Base):
     __table_args__ = (
         UniqueConstraint("id", "workspace_id"),
         CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        # The IS NOT NULLs matter: a CHECK passes when its expression is NULL, and a NULL
+        # percent_bps, flat_amount or currency would make the comparisons below NULL.
         CheckConstraint(
-            "(reward_kind = 'percent' AND percent_bps BETWEEN 1 AND 10000"
-            " AND flat_amount IS NULL AND currency IS NULL)"
-            " OR (reward_kind = 'flat' AND percent_bps IS NULL AND flat_amount > 0"
-            " AND currency ~ '^[a-z]{3}$')",
+            "(reward_kind = 'percent' AND percent_bps IS NOT NULL"
+            " AND percent_bps BETWEEN 1 AND 10000 AND flat_amount IS NULL AND currency IS NULL)"
+            " OR (reward_kind = 'flat' AND percent_bps IS NULL AND flat_amount IS NOT NULL"
+            " AND flat_amount > 0 AND currency IS NOT NULL AND currency ~ '^[a-z]{3}$')",
             name="reward",
         ),
         CheckConstraint(

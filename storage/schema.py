@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+#: alembic's `context` and `op` are process-wide proxies: two threads running migrations at
+#: once would tear down each other's environment. Across processes, env.py's advisory lock.
+_UPGRADE_LOCK = threading.Lock()
 
 
 class SchemaBehind(Exception):
@@ -46,8 +50,10 @@ def schema_state(engine: Engine) -> SchemaState:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
-    """Apply pending migrations. Safe to run from several processes at once (advisory lock)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply pending migrations. Safe to run from several processes (advisory lock) or threads
+    at once."""
+    with _UPGRADE_LOCK:
+        command.upgrade(alembic_config(engine), revision)
     return schema_state(engine)
 
 

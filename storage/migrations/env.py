@@ -28,6 +28,9 @@ def run_migrations_online() -> None:
                 context.run_migrations()
             connection.commit()
         finally:
+            # After a failed migration the transaction is aborted: end it first, or the unlock
+            # fails too (hiding the real error) and the pooled connection keeps the lock.
+            connection.rollback()
             connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
             connection.commit()
 

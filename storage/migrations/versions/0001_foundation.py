@@ -50,7 +50,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "(reward_kind = 'percent' AND percent_bps BETWEEN 1 AND 10000 AND flat_amount IS NULL AND currency IS NULL) OR (reward_kind = 'flat' AND percent_bps IS NULL AND flat_amount > 0 AND currency ~ '^[a-z]{3}$')",
+            "(reward_kind = 'percent' AND percent_bps IS NOT NULL AND percent_bps BETWEEN 1 AND 10000 AND flat_amount IS NULL AND currency IS NULL) OR (reward_kind = 'flat' AND percent_bps IS NULL AND flat_amount IS NOT NULL AND flat_amount > 0 AND currency IS NOT NULL AND currency ~ '^[a-z]{3}$')",
             name=op.f("ck_programs_reward"),
         ),
         sa.CheckConstraint(
