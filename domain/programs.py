@@ -21,6 +21,8 @@ DEFAULT_RECURRING_MONTHS = 12
 #: the largest flat reward accepted, in minor units (guards against a typo in major units)
 MAX_FLAT_AMOUNT = 100_000_000
 MAX_HOLDING_DAYS = 3650
+#: months; a hundred years is "lifetime" in all but name (use None for lifetime)
+MAX_RECURRING_MONTHS = 1200
 
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 #: arithmetic that raises Inexact rather than round (parse_percent never rounds)
@@ -102,6 +104,11 @@ class ProgramTerms:
             raise DomainError(
                 f"recurring months must be at least 1 (1 = first payment only), "
                 f"got {self.recurring_months}"
+            )
+        if self.recurring_months is not None and self.recurring_months > MAX_RECURRING_MONTHS:
+            raise DomainError(
+                f"recurring months must be at most {MAX_RECURRING_MONTHS} "
+                "(use --lifetime for no limit)"
             )
         if not 0 <= self.holding_days <= MAX_HOLDING_DAYS:
             raise DomainError(

@@ -185,7 +185,7 @@ def test_program_terms_default_to_twelve_months_and_thirty_holding_days() -> Non
     assert terms.holding_days == DEFAULT_HOLDING_DAYS == 30
 
 
-@pytest.mark.parametrize("months", [None, 1, 12, 600])
+@pytest.mark.parametrize("months", [None, 1, 12, 600, 1200])
 def test_program_terms_accept_one_month_or_more_and_none_for_lifetime(
     months: int | None,
 ) -> None:
@@ -195,6 +195,12 @@ def test_program_terms_accept_one_month_or_more_and_none_for_lifetime(
 @pytest.mark.parametrize("months", [0, -1, -12])
 def test_program_terms_refuse_fewer_than_one_recurring_month(months: int) -> None:
     with pytest.raises(DomainError, match="recurring months must be at least 1"):
+        ProgramTerms(PercentReward(500), recurring_months=months)
+
+
+@pytest.mark.parametrize("months", [1201, 3_000_000_000])
+def test_program_terms_refuse_more_months_than_a_lifetime(months: int) -> None:
+    with pytest.raises(DomainError, match="at most 1200"):
         ProgramTerms(PercentReward(500), recurring_months=months)
 
 

@@ -33,15 +33,16 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from ingress.app import create_app
+    from traaaction.web import ingress_options
 
     current = settings(service=True)
     with Runtime(current, application_name="traaaction-ingress") as rt:
         upgrade(rt.engine)
-        _ = rt.secret_box  # fail fast without keys; generates the embedded default's key
         app = create_app(
             engine=rt.engine,
             redis_url=rt.redis_url,
-            readiness_timeout=current.readiness_timeout,
+            secret_box=rt.secret_box,
+            options=ingress_options(current),
         )
         config = uvicorn.Config(
             app,
