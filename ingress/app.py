@@ -4,19 +4,67 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import anyio
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from ingress.directory import DEFAULT_TTL, EndpointDirectory
+from ingress.enqueue import Enqueuer
 from ingress.health import healthz, readiness_endpoint
+from ingress.loader import make_loader
+from ingress.metrics import IngressMetrics
+from ingress.rejections import RejectionLog
+from ingress.webhook import WebhookHandler, WebhookLimits
+from storage.crypto import SecretBox
+from storage.db import make_session_factory
+
+#: the public webhook route; part of the contract with merchants' Stripe settings
+WEBHOOK_ROUTE = "/api/webhooks/{endpoint_id}"
 
 
-def create_app(*, engine: Engine, redis_url: str, readiness_timeout: float = 2.0) -> Starlette:
+@dataclass(frozen=True, slots=True)
+class IngressOptions:
+    limits: WebhookLimits = field(default_factory=WebhookLimits)
+    readiness_timeout: float = 2.0
+    enqueue_timeout: float = 2.0
+    endpoint_cache_ttl: float = DEFAULT_TTL
+
+
+def create_app(
+    *,
+    engine: Engine,
+    redis_url: str,
+    secret_box: SecretBox,
+    options: IngressOptions | None = None,
+) -> Starlette:
+    opts = options or IngressOptions()
     redis_client = aioredis.Redis.from_url(
-        redis_url, socket_timeout=readiness_timeout, socket_connect_timeout=readiness_timeout
+        redis_url,
+        socket_timeout=opts.enqueue_timeout,
+        socket_connect_timeout=opts.enqueue_timeout,
+        # One quick retry covers a pooled connection that died with a Redis restart; anything
+        # longer would only delay the 503 that makes Stripe retry.
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+        health_check_interval=30,
+    )
+    metrics = IngressMetrics()
+    directory = EndpointDirectory(
+        make_loader(make_session_factory(engine), secret_box), ttl=opts.endpoint_cache_ttl
+    )
+    enqueuer = Enqueuer(redis_client, timeout=opts.enqueue_timeout, on_batch=metrics.observe_batch)
+    rejections = RejectionLog(redis_client)
+    webhook = WebhookHandler(
+        directory=directory,
+        enqueuer=enqueuer,
+        rejections=rejections,
+        metrics=metrics,
+        limits=opts.limits,
     )
 
     def _select_one() -> None:
@@ -32,17 +80,29 @@ def create_app(*, engine: Engine, redis_url: str, readiness_timeout: float = 2.0
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await redis_client.aclose()
+        rejections.start()
+        try:
+            yield
+        finally:
+            await enqueuer.close()
+            await rejections.close()
+            await directory.close()
+            await redis_client.aclose()
 
     routes = [
+        Route(WEBHOOK_ROUTE, webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route(
             "/readyz",
             readiness_endpoint(
-                {"postgres": check_postgres, "redis": check_redis}, readiness_timeout
+                {"postgres": check_postgres, "redis": check_redis}, opts.readiness_timeout
             ),
             methods=["GET"],
         ),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.directory = directory
+    app.state.metrics = metrics
+    app.state.rejections = rejections
+    return app

@@ -34,8 +34,8 @@ DOMAIN_FORBIDDEN_STDLIB = {
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "storage": {"domain"},
-    "workers": {"domain", "storage", "traaaction.settings", "traaaction.logs"},
-    "ingress": {"domain", "storage", "traaaction.settings", "traaaction.logs"},
+    "workers": {"domain", "storage", "traaaction.settings", "traaaction.logs", "traaaction.queues"},
+    "ingress": {"domain", "storage", "traaaction.settings", "traaaction.logs", "traaaction.queues"},
 }
 
 

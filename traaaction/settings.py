@@ -56,6 +56,23 @@ class Settings(BaseSettings):
     #: seconds; how long /readyz waits for each dependency
     readiness_timeout: float = Field(default=2.0, gt=0, le=30, validation_alias="READINESS_TIMEOUT")
 
+    #: seconds of clock difference accepted in a Stripe-Signature timestamp, either way
+    signature_tolerance: int = Field(
+        default=300, ge=1, le=3600, validation_alias="SIGNATURE_TOLERANCE"
+    )
+    #: bytes; larger webhook bodies get 413 without being read
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias="MAX_BODY_BYTES"
+    )
+    #: seconds a client has to send the whole body
+    body_timeout: float = Field(default=10.0, gt=0, le=120, validation_alias="BODY_TIMEOUT")
+    #: seconds the ingress waits for Redis to confirm an enqueue before answering 503
+    enqueue_timeout: float = Field(default=2.0, gt=0, le=30, validation_alias="ENQUEUE_TIMEOUT")
+    #: seconds an ingress process trusts what it cached about an endpoint (secrets included)
+    endpoint_cache_ttl: float = Field(
+        default=30.0, gt=0, le=3600, validation_alias="ENDPOINT_CACHE_TTL"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -121,6 +138,11 @@ _ALIASES = {
     "worker_processes": "WORKER_PROCESSES",
     "worker_threads": "WORKER_THREADS",
     "readiness_timeout": "READINESS_TIMEOUT",
+    "signature_tolerance": "SIGNATURE_TOLERANCE",
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "body_timeout": "BODY_TIMEOUT",
+    "enqueue_timeout": "ENQUEUE_TIMEOUT",
+    "endpoint_cache_ttl": "ENDPOINT_CACHE_TTL",
 }
 
 

@@ -109,6 +109,11 @@ class ActiveSecret:
         return f"ActiveSecret(secret_id={self.secret_id!r}, secret=<redacted>)"
 
 
+def open_secret(row: EndpointSecret, box: SecretBox) -> str:
+    """Decrypt one stored secret (raises DecryptionError if it is not this row's)."""
+    return box.open(Sealed(row.key_id, row.nonce, row.ciphertext), **_ids(row))
+
+
 def active_secrets(
     session: Session, box: SecretBox, *, endpoint_id: str, now: datetime
 ) -> list[ActiveSecret]:
@@ -118,11 +123,7 @@ def active_secrets(
         or_(EndpointSecret.expires_at.is_(None), EndpointSecret.expires_at > now),
     )
     return [
-        ActiveSecret(
-            row.id,
-            box.open(Sealed(row.key_id, row.nonce, row.ciphertext), **_ids(row)),
-            row.expires_at,
-        )
+        ActiveSecret(row.id, open_secret(row, box), row.expires_at)
         for row in session.scalars(query)
     ]
 

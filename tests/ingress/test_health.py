@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from ingress.app import create_app
+from ingress.app import IngressOptions, create_app
+from storage.crypto import SecretBox
 from storage.db import make_engine
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
@@ -43,9 +45,9 @@ def silent_server() -> Iterator[str]:
         listener.close()
 
 
-def test_healthz_answers_without_touching_dependencies() -> None:
+def test_healthz_answers_without_touching_dependencies(secret_box: SecretBox) -> None:
     engine = make_engine(f"postgresql+psycopg://postgres@{CLOSED}/x")
-    app = create_app(engine=engine, redis_url=f"redis://{CLOSED}/0")
+    app = create_app(secret_box=secret_box, engine=engine, redis_url=f"redis://{CLOSED}/0")
     with TestClient(app) as client:
         response = client.get("/healthz")
     assert response.status_code == 200
@@ -53,16 +55,25 @@ def test_healthz_answers_without_touching_dependencies() -> None:
 
 
 def test_readyz_is_200_when_postgres_and_redis_answer(
-    shared_engine: Engine, redis_url: str
+    shared_engine: Engine, redis_url: str, secret_box: SecretBox
 ) -> None:
-    with TestClient(create_app(engine=shared_engine, redis_url=redis_url)) as client:
+    with TestClient(
+        create_app(secret_box=secret_box, engine=shared_engine, redis_url=redis_url)
+    ) as client:
         response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "checks": {"postgres": "ok", "redis": "ok"}}
 
 
-def test_readyz_is_503_naming_redis_when_redis_is_down(shared_engine: Engine) -> None:
-    app = create_app(engine=shared_engine, redis_url=f"redis://{CLOSED}/0", readiness_timeout=1)
+def test_readyz_is_503_naming_redis_when_redis_is_down(
+    shared_engine: Engine, secret_box: SecretBox
+) -> None:
+    app = create_app(
+        secret_box=secret_box,
+        engine=shared_engine,
+        redis_url=f"redis://{CLOSED}/0",
+        options=IngressOptions(readiness_timeout=1),
+    )
     with TestClient(app) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -71,9 +82,16 @@ def test_readyz_is_503_naming_redis_when_redis_is_down(shared_engine: Engine) ->
     assert checks["redis"] != "ok"
 
 
-def test_readyz_is_503_naming_postgres_when_postgres_is_down(redis_url: str) -> None:
+def test_readyz_is_503_naming_postgres_when_postgres_is_down(
+    redis_url: str, secret_box: SecretBox
+) -> None:
     engine = make_engine(f"postgresql+psycopg://postgres@{CLOSED}/x")
-    app = create_app(engine=engine, redis_url=redis_url, readiness_timeout=1)
+    app = create_app(
+        secret_box=secret_box,
+        engine=engine,
+        redis_url=redis_url,
+        options=IngressOptions(readiness_timeout=1),
+    )
     with TestClient(app) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -83,12 +101,13 @@ def test_readyz_is_503_naming_postgres_when_postgres_is_down(redis_url: str) -> 
 
 
 def test_readyz_gives_up_on_a_hung_redis_within_its_timeout(
-    shared_engine: Engine, silent_server: str
+    shared_engine: Engine, silent_server: str, secret_box: SecretBox
 ) -> None:
-    import time
-
     app = create_app(
-        engine=shared_engine, redis_url=f"redis://{silent_server}/0", readiness_timeout=0.5
+        secret_box=secret_box,
+        engine=shared_engine,
+        redis_url=f"redis://{silent_server}/0",
+        options=IngressOptions(readiness_timeout=0.5),
     )
     with TestClient(app) as client:
         started = time.monotonic()

@@ -1,0 +1,245 @@
+"""POST /api/webhooks/{endpoint_id}: verify, dedupe and enqueue, answer.
+
+A raw ASGI handler: this is the hot path, so it builds no Request object and precomputes its
+answers. Order of checks, each answered as early as possible:
+
+1. unknown or disabled endpoint: 404 (one body for both);
+2. body over the cap: 413 (Content-Length checked first; never read past the cap); a body that
+   arrives too slowly: 408;
+3. signature (v1, active secrets, tolerance both ways): 400 naming the failure;
+4. envelope (id, type, livemode, api_version, created; snapshot events only): 400 naming it;
+5. dedupe + enqueue in one Redis script; 200 only after Redis confirmed; 503 with Retry-After
+   if Redis did not answer in time (Stripe retries; the retry is deduplicated).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import orjson
+
+from ingress.directory import DirectoryUnavailable, EndpointDirectory, EndpointState
+from ingress.enqueue import EnqueueOutcome, Enqueuer, EnqueueUnavailable, Item
+from ingress.envelope import EnvelopeError, parse_envelope
+from ingress.metrics import IngressMetrics
+from ingress.rejections import RejectionLog
+from ingress.signature import SignatureError, SignatureFailure, verify
+from traaaction.queues import ROUTES, encode_message, idempotency_key
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookLimits:
+    #: bytes
+    max_body: int = 1024 * 1024
+    #: seconds for the whole body to arrive
+    body_timeout: float = 10.0
+    #: seconds of clock difference accepted either way
+    tolerance: int = 300
+    #: seconds Stripe is asked to wait before retrying after a 503
+    retry_after: int = 10
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, Any], extra: list[Any] | None = None
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _JSON + (extra or [])})
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+class WebhookHandler:
+    def __init__(
+        self,
+        *,
+        directory: EndpointDirectory,
+        enqueuer: Enqueuer,
+        rejections: RejectionLog,
+        metrics: IngressMetrics,
+        limits: WebhookLimits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._directory = directory
+        self._enqueuer = enqueuer
+        self._rejections = rejections
+        self._metrics = metrics
+        self._limits = limits
+        self._clock = clock
+        self._retry_after = [(b"retry-after", str(limits.retry_after).encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        outcome = await self._handle(scope, receive, send)
+        self._metrics.count(outcome)
+        self._metrics.latency.observe(time.perf_counter() - started)
+
+    def _reject(
+        self, scope: Scope, state: EndpointState | None, endpoint_id: str | None, reason: str
+    ) -> None:
+        client = scope.get("client")
+        self._rejections.record(
+            endpoint_id=endpoint_id,
+            workspace_id=state.workspace_id if state else None,
+            reason=reason,
+            client=client[0] if client else None,
+        )
+
+    async def _handle(  # noqa: PLR0911 - one early answer per failed check, by design
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> str:
+        endpoint_id: str = scope["path_params"]["endpoint_id"]
+        try:
+            state = await self._directory.get(endpoint_id)
+        except DirectoryUnavailable:
+            await _answer(send, 503, {"error": "temporarily_unavailable"}, self._retry_after)
+            return "unavailable_directory"
+        if state is None or not state.enabled:
+            # One answer for unknown and disabled: it tells a prober nothing.
+            self._reject(scope, None, None, "unknown_endpoint")
+            await _answer(send, 404, {"error": "unknown_endpoint"})
+            return "rejected_unknown_endpoint"
+
+        try:
+            body = await self._read_body(scope, receive)
+        except _BodyTooLarge:
+            self._reject(scope, state, endpoint_id, "body_too_large")
+            await _answer(
+                send, 413, {"error": "body_too_large", "max_bytes": self._limits.max_body}
+            )
+            return "rejected_body_too_large"
+        except TimeoutError:
+            self._reject(scope, state, endpoint_id, "body_timeout")
+            await _answer(send, 408, {"error": "body_timeout"})
+            return "rejected_body_timeout"
+        except _ClientGone:
+            return "client_disconnected"
+
+        header = _header(scope, b"stripe-signature")
+        signature = header.decode("latin-1") if header is not None else None
+        failure = self._check(signature, body, state)
+        if failure in (SignatureFailure.NO_MATCH, SignatureFailure.NO_ACTIVE_SECRET):
+            # Maybe a secret was added since the entry was cached: look again (rate-limited).
+            fresh = await self._directory.refresh_now(endpoint_id)
+            if fresh is not None and fresh.enabled and fresh is not state:
+                state, failure = fresh, self._check(signature, body, fresh)
+        if failure is not None:
+            self._reject(scope, state, endpoint_id, failure.value)
+            await _answer(send, 400, {"error": failure.value})
+            return f"rejected_{failure.value}"
+
+        try:
+            envelope = parse_envelope(body)
+        except EnvelopeError as exc:
+            self._reject(scope, state, endpoint_id, exc.failure.value)
+            await _answer(send, 400, {"error": exc.failure.value})
+            return f"rejected_{exc.failure.value}"
+
+        now = self._clock()
+        received_ms = int(now * 1000)
+        record = orjson.dumps(
+            {
+                "endpoint_id": endpoint_id,
+                "workspace_id": state.workspace_id,
+                "stripe_event_id": envelope.id,
+                "event_type": envelope.type,
+                "livemode": envelope.livemode,
+                "received_at": received_ms,
+            }
+        )
+        route = ROUTES.get(envelope.type)
+        if route is not None:
+            kwargs = {
+                "endpoint_id": endpoint_id,
+                "workspace_id": state.workspace_id,
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "livemode": envelope.livemode,
+                "api_version": envelope.api_version,
+                "received_at": received_ms,
+                # The verified raw body, exactly as Stripe sent it (valid UTF-8: it parsed).
+                "body": body.decode("utf-8"),
+            }
+            message_id, data = encode_message(route, kwargs, timestamp_ms=received_ms)
+            item = Item(
+                idempotency_key(endpoint_id, envelope.id),
+                route.queue_name,
+                message_id,
+                data,
+                record,
+            )
+        else:
+            item = Item(idempotency_key(endpoint_id, envelope.id), "", "", b"", record)
+        try:
+            result = await self._enqueuer.submit(item)
+        except EnqueueUnavailable:
+            await _answer(send, 503, {"error": "temporarily_unavailable"}, self._retry_after)
+            return "unavailable_queue"
+        await _answer(send, 200, {"received": True, "id": envelope.id, "status": result.value})
+        return result.value
+
+    def _check(
+        self, signature: str | None, body: bytes, state: EndpointState
+    ) -> SignatureFailure | None:
+        now = self._clock()
+        try:
+            verify(
+                signature,
+                body,
+                state.active_secrets(now),
+                now=now,
+                tolerance=self._limits.tolerance,
+            )
+        except SignatureError as exc:
+            return exc.failure
+        return None
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > self._limits.max_body:
+                    raise _BodyTooLarge
+            except ValueError:
+                pass  # the server rejects malformed lengths; the running count below still caps
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.fail_after(self._limits.body_timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _ClientGone
+                chunk: bytes = message.get("body", b"")
+                size += len(chunk)
+                if size > self._limits.max_body:
+                    raise _BodyTooLarge
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        return b"".join(chunks)
+
+
+__all__ = ["EnqueueOutcome", "WebhookHandler", "WebhookLimits"]

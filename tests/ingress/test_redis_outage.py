@@ -1,0 +1,57 @@
+"""Redis down: 503 with Retry-After and nothing accepted; Redis back: accepted, nothing lost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from ingress.app import IngressOptions, create_app
+from storage.crypto import SecretBox
+from tests.ingress.conftest import Fixture, event_body, queued_messages, signed
+from traaaction.embedded import EmbeddedRedis
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_ingress_answers_503_while_redis_is_down_and_accepts_once_it_is_back(
+    tmp_path: Path, engine: Engine, secret_box: SecretBox, world: Fixture
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.attach()
+    ep = world.endpoint()
+    app = create_app(
+        engine=engine,
+        redis_url=server.url,
+        secret_box=secret_box,
+        options=IngressOptions(enqueue_timeout=1.0),
+    )
+    try:
+        with TestClient(app) as client:
+            before = event_body("evt_before")
+            assert client.post(ep.path, content=before, headers=signed(before)).status_code == 200
+
+            server.detach()  # stops it: this test is its only user
+            during = event_body("evt_during")
+            started = time.monotonic()
+            refused = client.post(ep.path, content=during, headers=signed(during))
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "10"
+            assert time.monotonic() - started < 3
+
+            server.attach()
+            # Stripe's retry of the refused delivery: accepted now, exactly once.
+            retried = client.post(ep.path, content=during, headers=signed(during))
+            assert retried.status_code == 200
+            assert retried.json()["status"] == "queued"
+            check = redis.Redis.from_url(server.url)
+            ids = sorted(m["kwargs"]["event_id"] for m in queued_messages(check))
+            check.close()
+            # evt_before survived the restart (append-only file); evt_during is there once.
+            assert ids == ["evt_before", "evt_during"]
+    finally:
+        server.detach()
