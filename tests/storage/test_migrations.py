@@ -23,7 +23,18 @@ from storage.schema import (
 )
 from tests.conftest import DatabaseFactory
 
-TABLES = {"workspaces", "webhook_endpoints", "endpoint_secrets", "programs", "partners", "clicks"}
+#: every table the models declare; the migrations must create exactly these
+TABLES = set(Base.metadata.tables)
+#: tables other programs read (dashboards, operators): they must exist whatever else changes
+CONTRACT_TABLES = {
+    "workspaces",
+    "webhook_endpoints",
+    "programs",
+    "partners",
+    "clicks",
+    "commissions",
+    "webhook_event_log",
+}
 #: the advisory lock key storage/migrations/env.py takes around migrations
 MIGRATION_LOCK = 7_244_915_001
 
@@ -68,7 +79,7 @@ def test_ensure_current_on_an_empty_database_says_to_run_db_upgrade(
     assert "`traaaction db upgrade`" in str(caught.value)
 
 
-def test_upgrade_brings_an_empty_database_to_head_with_the_six_tables(
+def test_upgrade_brings_an_empty_database_to_head_with_every_table(
     empty_engine: Engine,
 ) -> None:
     state = upgrade(empty_engine)
@@ -76,6 +87,7 @@ def test_upgrade_brings_an_empty_database_to_head_with_the_six_tables(
     assert state.up_to_date
     assert schema_state(empty_engine) == state
     assert tables(empty_engine) == TABLES | {"alembic_version"}
+    assert CONTRACT_TABLES <= TABLES
     ensure_current(empty_engine)
 
 

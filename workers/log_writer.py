@@ -1,0 +1,191 @@
+"""The log writer: moves event-log records from the Redis stream into PostgreSQL, in batches.
+
+The ingress never waits on PostgreSQL for the rows it produces (duplicate, ignored, rejected);
+it adds them to the stream `traaaction:eventlog` in the same Redis script as its enqueue. Each
+worker process runs one LogWriter thread, a consumer in the group `logwriter`: it reads up to
+`batch` entries at a time, inserts them in one statement, then acknowledges them. A crash
+between insert and acknowledge redelivers the entries; their stream ids are unique in the
+table (`source_id`), so no row is written twice. Entries a dead consumer left unacknowledged
+are claimed after `claim_idle_ms`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import unit_of_work
+from storage.repositories.event_log import LogRow, insert_rows
+from traaaction.logs import get_logger
+from traaaction.queues import EVENT_LOG_STREAM
+
+log = get_logger(__name__)
+
+GROUP = "logwriter"
+#: entries per read and per INSERT
+BATCH = 1000
+#: milliseconds a read blocks when the stream is empty (bounds how fast the thread stops)
+BLOCK_MS = 500
+#: milliseconds after which another consumer's unacknowledged entries are taken over
+CLAIM_IDLE_MS = 60_000
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def _time(millis_or_seconds: Any) -> datetime | None:
+    if not isinstance(millis_or_seconds, int | float) or isinstance(millis_or_seconds, bool):
+        return None
+    seconds = millis_or_seconds / 1000 if millis_or_seconds > 10**11 else millis_or_seconds
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def entry_to_row(entry_id: str, fields: dict[bytes, bytes]) -> LogRow | None:
+    """One stream entry as a log row; None for an entry this code cannot read (logged)."""
+    outcome = fields.get(b"o", b"").decode(errors="replace")
+    try:
+        record = orjson.loads(fields.get(b"r", b"{}"))
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    common: dict[str, Any] = {
+        "workspace_id": record.get("workspace_id"),
+        "endpoint_id": record.get("endpoint_id"),
+        "source_id": entry_id,
+    }
+    if outcome in {"duplicate", "ignored"}:
+        return LogRow(
+            outcome,
+            stripe_event_id=record.get("stripe_event_id"),
+            event_type=record.get("event_type"),
+            livemode=record.get("livemode"),
+            created_at=_time(record.get("received_at")),
+            **common,
+        )
+    if outcome == "rejected":
+        return LogRow(
+            "rejected",
+            reason=record.get("reason"),
+            count=max(1, int(record.get("count", 1))),
+            detail={
+                "client_samples": record.get("client_samples", []),
+                "window_start": record.get("window_start"),
+                "first_seen": record.get("first_seen"),
+                "last_seen": record.get("last_seen"),
+            },
+            created_at=_time(record.get("first_seen")),
+            **common,
+        )
+    if outcome in {"failed", "dead_lettered"}:
+        return LogRow(
+            outcome,
+            stripe_event_id=record.get("stripe_event_id"),
+            event_type=record.get("event_type"),
+            livemode=record.get("livemode"),
+            reason=record.get("reason"),
+            attempt=record.get("attempt"),
+            detail=record.get("detail"),
+            created_at=_time(record.get("at")),
+            **common,
+        )
+    return None
+
+
+class LogWriter:
+    def __init__(
+        self,
+        client: redis.Redis,
+        factory: sessionmaker[Session],
+        *,
+        consumer: str | None = None,
+        batch: int = BATCH,
+        block_ms: int = BLOCK_MS,
+        claim_idle_ms: int = CLAIM_IDLE_MS,
+    ) -> None:
+        self._client = client
+        self._factory = factory
+        self._consumer = consumer or f"{socket.gethostname()}-{threading.get_native_id()}"
+        self._batch = batch
+        self._block_ms = block_ms
+        self._claim_idle_ms = claim_idle_ms
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._group_ready = False
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self._client.xgroup_create(EVENT_LOG_STREAM, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def _read(self, block: bool) -> list[Entry]:
+        # Our own unacknowledged entries first (a previous insert failed), then new ones.
+        for start, wait in (("0", None), (">", self._block_ms if block else None)):
+            reply = cast(
+                list[tuple[bytes, list[Entry]]],
+                self._client.xreadgroup(
+                    GROUP, self._consumer, {EVENT_LOG_STREAM: start}, count=self._batch, block=wait
+                ),
+            )
+            entries = reply[0][1] if reply else []
+            if entries:
+                return entries
+        claimed = self._client.xautoclaim(
+            EVENT_LOG_STREAM, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=self._batch
+        )
+        return cast(list[Entry], claimed[1])
+
+    def write(self, entries: Sequence[Entry]) -> int:
+        ids = [entry_id.decode() for entry_id, _ in entries]
+        rows = []
+        for entry_id, (_, fields) in zip(ids, entries, strict=True):
+            row = entry_to_row(entry_id, fields)
+            if row is None:
+                log.error("log_writer.unreadable_entry", entry_id=entry_id)
+                continue
+            rows.append(row)
+        with unit_of_work(self._factory) as session:
+            insert_rows(session, rows)
+        self._client.xack(EVENT_LOG_STREAM, GROUP, *ids)
+        return len(rows)
+
+    def run_once(self, *, block: bool = True) -> int:
+        """Read one batch, write it, acknowledge it; returns the rows written."""
+        self._ensure_group()
+        entries = self._read(block)
+        return self.write(entries) if entries else 0
+
+    def drain(self) -> int:
+        """Write everything waiting now (for tests and shutdown)."""
+        total = 0
+        while written := self.run_once(block=False):
+            total += written
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception as exc:
+                log.warning("log_writer.retrying", error=type(exc).__name__)
+                self._stop.wait(1.0)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
