@@ -17,7 +17,7 @@ from domain.errors import DomainError
 from storage.crypto import DecryptionError
 from storage.errors import StorageError
 from storage.schema import SchemaBehind
-from traaaction.cli import db, endpoints, keys, programs, service, workspaces
+from traaaction.cli import db, endpoints, keys, ledger, programs, service, workspaces
 from traaaction.logs import redact
 from traaaction.settings import ConfigError
 
@@ -36,6 +36,8 @@ for command in (
     programs.program,
     programs.partner,
     programs.click_group,
+    ledger.commissions,
+    ledger.events,
     *service.COMMANDS,
 ):
     cli.add_command(command)

@@ -1,0 +1,63 @@
+"""Periodic jobs: approve commissions whose holding period passed; prune what has expired.
+
+`traaaction scheduler` runs this loop (the Procfile's `scheduler` process; `traaaction run`
+starts one too). Several may run: each tick takes a PostgreSQL advisory lock, so only one
+does the work at a time and the others skip that tick.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import unit_of_work
+from storage.repositories import commissions
+from traaaction.logs import get_logger
+
+log = get_logger(__name__)
+
+#: seconds between ticks
+INTERVAL = 30.0
+#: an arbitrary constant shared by every scheduler instance
+_LOCK = 7_244_915_002
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    ran: bool
+    approved: int = 0
+
+
+def tick(factory: sessionmaker[Session], *, now: datetime | None = None) -> TickResult:
+    """One round of every job, in one transaction, if no other scheduler is in its round."""
+    at = now or datetime.now(UTC)
+    with unit_of_work(factory) as session:
+        got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK}).scalar()
+        if not got:
+            return TickResult(ran=False)
+        approved = commissions.approve_due(session, now=at)
+    if approved:
+        log.info("scheduler.approved", count=approved)
+    return TickResult(ran=True, approved=approved)
+
+
+def run_forever(
+    factory: sessionmaker[Session],
+    stop: threading.Event,
+    *,
+    interval: float = INTERVAL,
+    on_tick: Callable[[TickResult], None] | None = None,
+) -> None:
+    while not stop.is_set():
+        try:
+            result = tick(factory)
+            if on_tick is not None:
+                on_tick(result)
+        except Exception as exc:  # keep ticking through a database outage
+            log.warning("scheduler.tick_failed", error=type(exc).__name__)
+        stop.wait(interval)
