@@ -1,16 +1,19 @@
-"""The Dramatiq broker: Redis, one namespace, the middleware every actor runs under."""
+"""The Dramatiq broker: Redis, the project's namespace, the middleware every actor runs under."""
 
 from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
 
-#: the Redis key prefix of every queue; ingress enqueues under the same one
-NAMESPACE = "traaaction"
+from traaaction.queues import NAMESPACE
 
 
 def make_broker(redis_url: str) -> RedisBroker:
-    return RedisBroker(url=redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]
+    broker = RedisBroker(url=redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]
+    # Actors read their attempt number from the message being processed.
+    broker.add_middleware(CurrentMessage())
+    return broker
 
 
 def install_broker(redis_url: str) -> RedisBroker:

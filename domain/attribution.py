@@ -1,0 +1,69 @@
+"""checkout.session.completed: who referred the sale, and the first commission."""
+
+from __future__ import annotations
+
+from domain.decisions import (
+    CreateAttribution,
+    CreateCommission,
+    Decision,
+    Links,
+    Referral,
+    SkipReason,
+)
+from domain.events import CheckoutSessionCompleted
+from domain.money import checkout_commissionable
+from domain.rewards import reward
+
+
+def decide_checkout(event: CheckoutSessionCompleted, referral: Referral | None) -> Decision:
+    """The rules of docs/commissions.md, "Attribution", in their order.
+
+    `referral` is the click named by metadata.tracClickId in the endpoint's workspace, or None
+    when there is no such click there.
+    """
+    if event.click_id is None or not event.click_id.strip():
+        return Decision.skipped(SkipReason.MISSING_CLICK_ID)
+    if referral is None:
+        return Decision.skipped(SkipReason.UNKNOWN_CLICK_ID)
+    if event.mode not in {"payment", "subscription"}:
+        return Decision.skipped(SkipReason.NO_PAYMENT)
+    if event.payment_status == "unpaid":
+        return Decision.skipped(SkipReason.UNPAID)
+    links = Links(
+        checkout_session_id=event.session_id,
+        subscription_id=event.subscription_id,
+        invoice_id=event.invoice_id,
+        payment_intent_id=event.payment_intent_id,
+        customer_id=event.customer_id,
+    )
+    sale = (
+        checkout_commissionable(event.amount_total, event.amount_tax)
+        if event.amount_total is not None
+        else 0
+    )
+    paid = event.payment_status == "paid" and sale > 0
+    attribution = CreateAttribution(
+        referral=referral,
+        livemode=event.livemode,
+        links=links,
+        # The first paid service period starts now; after a free trial (or a fully discounted
+        # first period) the first paid invoice will say when it starts.
+        anchor=event.created if paid else None,
+        trial=not paid,
+    )
+    if not paid or event.currency is None:
+        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, attribution)
+    amount, currency = reward(referral.terms, sale, event.currency)
+    subscription = event.mode == "subscription"
+    commission = CreateCommission(
+        kind="RECURRING" if subscription else "SALE",
+        month=1 if subscription else None,
+        amount=amount,
+        currency=currency,
+        sale_amount=sale,
+        sale_currency=event.currency,
+        business_key=f"checkout:{event.session_id}",
+        links=links,
+        service_period_start=event.created if subscription else None,
+    )
+    return Decision((attribution, commission))

@@ -1,0 +1,37 @@
+"""The one way actors are declared: name and queue from traaaction.queues, shared policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from traaaction.queues import ROUTES
+from workers.pipeline import process
+from workers.retry import MAX_BACKOFF, MAX_RETRIES, MIN_BACKOFF, should_retry
+
+
+def current_attempt() -> int | None:
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return None
+    return int(message.options.get("retries", 0)) + 1
+
+
+def declare(event_type: str) -> dramatiq.Actor[..., None]:
+    route = ROUTES[event_type]
+
+    def run(**delivery: Any) -> None:
+        process(delivery, attempt=current_attempt())
+
+    run.__name__ = route.actor_name
+    run.__doc__ = f"Apply a verified {event_type} delivery (see docs/commissions.md)."
+    return dramatiq.actor(
+        actor_name=route.actor_name,
+        queue_name=route.queue_name,
+        max_retries=MAX_RETRIES,
+        min_backoff=MIN_BACKOFF,
+        max_backoff=MAX_BACKOFF,
+        retry_when=should_retry,
+    )(run)

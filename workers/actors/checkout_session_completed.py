@@ -1,0 +1,5 @@
+"""The checkout.session.completed actor."""
+
+from workers.actors._declare import declare
+
+checkout_session_completed = declare("checkout.session.completed")

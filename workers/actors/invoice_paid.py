@@ -1,0 +1,5 @@
+"""The invoice.paid actor."""
+
+from workers.actors._declare import declare
+
+invoice_paid = declare("invoice.paid")

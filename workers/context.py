@@ -1,0 +1,33 @@
+"""What actors need at run time, set once per worker process by workers.main (or a test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    factory: sessionmaker[Session]
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+
+_current: WorkerContext | None = None
+
+
+def configure(context: WorkerContext) -> None:
+    global _current  # noqa: PLW0603 - one context per process, set at boot
+    _current = context
+
+
+def current() -> WorkerContext:
+    if _current is None:
+        raise RuntimeError("workers.context.configure() was not called in this process")
+    return _current

@@ -1,0 +1,213 @@
+"""One delivery, end to end: parse -> lock and load -> decide -> apply and log -> commit.
+
+Everything an event changes, its record in applied_events and its outcome row in the event
+log are written in one transaction: either all of it is committed or none, so a retry after
+any failure starts from a clean state and an event is never counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain.attribution import decide_checkout
+from domain.cancellation import decide_deletion
+from domain.clawback import decide_refund
+from domain.decisions import Decision
+from domain.events import (
+    ChargeRefunded,
+    CheckoutSessionCompleted,
+    InvoicePaid,
+    StripeEvent,
+    SubscriptionDeleted,
+    parse_event,
+)
+from domain.recurring import decide_invoice
+from storage.db import unit_of_work
+from storage.repositories import ledger
+from storage.repositories.event_log import LogRow, insert_rows
+from storage.repositories.ledger import Applied, EventContext
+from traaaction.logs import get_logger
+from workers.context import current
+
+log = get_logger(__name__)
+
+#: how many rounds of parked events one delivery may release (an attribution releases an
+#: invoice, whose commission releases a refund, ...); bounded so nothing can loop
+MAX_RELEASE_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    outcome: str  # processed | skipped | duplicate
+    reason: str | None
+    commission_ids: tuple[str, ...]
+
+
+def _keys(*pairs: tuple[str, str | None]) -> list[str]:
+    return [f"{kind}:{value}" for kind, value in pairs if value]
+
+
+def _checkout(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+    assert isinstance(event, CheckoutSessionCompleted)
+    ledger.lock_keys(
+        session,
+        ctx.workspace_id,
+        _keys(("subscription", event.subscription_id), ("payment_intent", event.payment_intent_id)),
+    )
+    referral = (
+        ledger.load_referral(session, ctx.workspace_id, event.click_id.strip())
+        if event.click_id
+        else None
+    )
+    decision = decide_checkout(event, referral)
+    return decision, ledger.apply(session, ctx, decision.commands)
+
+
+def _invoice(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+    assert isinstance(event, InvoicePaid)
+    ledger.lock_keys(
+        session,
+        ctx.workspace_id,
+        _keys(
+            ("subscription", event.subscription_id),
+            ("charge", event.charge_id),
+            *(("payment_intent", pi) for pi in event.payment_intent_ids),
+        ),
+    )
+    state = (
+        ledger.load_subscription_state(session, ctx.workspace_id, event.subscription_id)
+        if event.subscription_id
+        else None
+    )
+    decision = decide_invoice(event, state)
+    attribution = state.attribution_id if state is not None else None
+    return decision, ledger.apply(session, ctx, decision.commands, attribution_id=attribution)
+
+
+def _refund(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+    assert isinstance(event, ChargeRefunded)
+    ledger.lock_keys(
+        session,
+        ctx.workspace_id,
+        _keys(("payment_intent", event.payment_intent_id), ("charge", event.charge_id)),
+    )
+    linked = ledger.load_linked_commissions(
+        session,
+        ctx.workspace_id,
+        payment_intent_id=event.payment_intent_id,
+        charge_id=event.charge_id,
+    )
+    decision = decide_refund(event, linked)
+    return decision, ledger.apply(session, ctx, decision.commands)
+
+
+def _deletion(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+    assert isinstance(event, SubscriptionDeleted)
+    ledger.lock_keys(session, ctx.workspace_id, _keys(("subscription", event.subscription_id)))
+    pending = ledger.pending_of_subscription(session, ctx.workspace_id, event.subscription_id)
+    decision = decide_deletion(event, pending)
+    return decision, ledger.apply(session, ctx, decision.commands)
+
+
+Handler = Callable[[Session, EventContext, Any], tuple[Decision, Applied]]
+HANDLERS: Mapping[type, Handler] = {
+    CheckoutSessionCompleted: _checkout,
+    InvoicePaid: _invoice,
+    ChargeRefunded: _refund,
+    SubscriptionDeleted: _deletion,
+}
+
+
+def _row(
+    ctx: EventContext,
+    decision: Decision,
+    applied: Applied,
+    attempt: int | None,
+    reason: str | None = None,
+) -> LogRow:
+    return LogRow(
+        "skipped" if decision.skip is not None else "processed",
+        workspace_id=ctx.workspace_id,
+        endpoint_id=ctx.endpoint_id,
+        stripe_event_id=ctx.event_id,
+        event_type=ctx.event_type,
+        livemode=ctx.livemode,
+        reason=decision.skip.value if decision.skip is not None else reason,
+        attempt=attempt,
+        commission_ids=tuple(dict.fromkeys(applied.commission_ids)),
+    )
+
+
+def _release(session: Session, ctx: EventContext, unblocked: list[tuple[str, str]]) -> list[LogRow]:
+    """Run the parked events that what was just applied unblocks, in this transaction."""
+    rows: list[LogRow] = []
+    waiting = list(unblocked)
+    for _round in range(MAX_RELEASE_ROUNDS):
+        if not waiting:
+            break
+        released_now: list[tuple[str, str]] = []
+        for wait_for, key in dict.fromkeys(waiting):
+            for parked in ledger.take_parked(session, ctx.workspace_id, wait_for, key):
+                event = parse_event(parked.body)
+                parked_ctx = EventContext(
+                    workspace_id=ctx.workspace_id,
+                    endpoint_id=parked.endpoint_id,
+                    event_id=parked.stripe_event_id,
+                    event_type=parked.event_type,
+                    livemode=event.livemode,
+                    body=parked.body,
+                    now=ctx.now,
+                )
+                decision, applied = HANDLERS[type(event)](session, parked_ctx, event)
+                rows.append(
+                    _row(parked_ctx, decision, applied, None, reason=f"released_by_{wait_for}")
+                )
+                released_now += applied.unblocked
+        waiting = released_now
+    return rows
+
+
+def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outcome:
+    """Apply one delivery (the actor's kwargs, as the ingress queued them)."""
+    context = current()
+    body: str = delivery["body"]
+    event: StripeEvent = parse_event(body)
+    ctx = EventContext(
+        workspace_id=delivery["workspace_id"],
+        endpoint_id=delivery["endpoint_id"],
+        event_id=event.event_id,
+        event_type=delivery["event_type"],
+        livemode=event.livemode,
+        body=body,
+        now=context.clock(),
+    )
+    bound = log.bind(
+        event_id=ctx.event_id,
+        event_type=ctx.event_type,
+        endpoint_id=ctx.endpoint_id,
+        workspace_id=ctx.workspace_id,
+        attempt=attempt,
+    )
+    with unit_of_work(context.factory) as session:
+        if not ledger.mark_applied(session, ctx.workspace_id, ctx.event_id, ctx.event_type):
+            # Applied before (a resend past the ingress' window, or a replay): nothing to do.
+            insert_rows(
+                session,
+                [LogRow("duplicate", workspace_id=ctx.workspace_id, endpoint_id=ctx.endpoint_id,
+                        stripe_event_id=ctx.event_id, event_type=ctx.event_type,
+                        livemode=ctx.livemode, attempt=attempt, reason="already_applied")],
+            )  # fmt: skip
+            outcome = Outcome("duplicate", "already_applied", ())
+        else:
+            decision, applied = HANDLERS[type(event)](session, ctx, event)
+            row = _row(ctx, decision, applied, attempt)
+            insert_rows(session, [row, *_release(session, ctx, applied.unblocked)])
+            outcome = Outcome(row.outcome, row.reason, row.commission_ids)
+    bound.info(
+        "event." + outcome.outcome, reason=outcome.reason, commissions=list(outcome.commission_ids)
+    )
+    return outcome
