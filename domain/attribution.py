@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.decisions import (
+    CancelReason,
     CreateAttribution,
     CreateCommission,
     Decision,
@@ -15,11 +16,17 @@ from domain.money import checkout_commissionable
 from domain.rewards import reward
 
 
-def decide_checkout(event: CheckoutSessionCompleted, referral: Referral | None) -> Decision:
+def decide_checkout(
+    event: CheckoutSessionCompleted,
+    referral: Referral | None,
+    *,
+    subscription_ended_at: int | None = None,
+) -> Decision:
     """The rules of docs/commissions.md, "Attribution", in their order.
 
     `referral` is the click named by metadata.tracClickId in the endpoint's workspace, or None
-    when there is no such click there.
+    when there is no such click there. `subscription_ended_at` is when the session's
+    subscription ended, if its deletion was already applied (events come in any order).
     """
     if event.click_id is None or not event.click_id.strip():
         return Decision.skipped(SkipReason.MISSING_CLICK_ID)
@@ -65,5 +72,11 @@ def decide_checkout(event: CheckoutSessionCompleted, referral: Referral | None) 
         business_key=f"checkout:{event.session_id}",
         links=links,
         service_period_start=event.created if subscription else None,
+        # Deleted already: in order, month 1 would have been canceled by the deletion.
+        canceled_reason=(
+            CancelReason.SUBSCRIPTION_CANCELED
+            if subscription and subscription_ended_at is not None
+            else None
+        ),
     )
     return Decision((attribution, commission))

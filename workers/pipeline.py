@@ -63,7 +63,12 @@ def _checkout(session: Session, ctx: EventContext, event: Any) -> tuple[Decision
         if event.click_id
         else None
     )
-    decision = decide_checkout(event, referral)
+    ended = (
+        ledger.subscription_end(session, ctx.workspace_id, event.subscription_id)
+        if event.subscription_id
+        else None
+    )
+    decision = decide_checkout(event, referral, subscription_ended_at=ended)
     return decision, ledger.apply(session, ctx, decision.commands)
 
 

@@ -1,0 +1,160 @@
+"""Exactly once, in any order: shuffled, duplicated delivery ends in the in-order ledger.
+
+Scenarios mix one-off purchases and subscriptions (paid or after a free trial), cycle
+invoices, partial and full refunds (told cumulatively, several times), and cancellations.
+Each is delivered once in order to one workspace, and shuffled with random duplicates to
+another; the two ledgers must be equal.
+
+The comparison covers every entry that is not CANCELED (kind, month, status, amount,
+currency, and what it is for): that is what gets paid. CANCELED entries are left out, and
+this is the exact exception: which entries exist CANCELED, and their amount and reason, can
+depend on order. A full refund then a deletion cancels with `refunded`, the other order with
+`subscription_canceled`; a later invoice applied before an earlier one after a free trial is
+created, then renumbered past the program's limit and canceled, where in order it is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from domain.months import add_months
+from domain.programs import PercentReward, ProgramTerms
+from storage.models import Commission
+from tests.workers import stripe_events as ev
+from tests.workers.conftest import Shop, make_shop
+
+T0 = 1_768_471_205
+DAY = 86_400
+TERMS = ProgramTerms(PercentReward(1250), recurring_months=3)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Events as (label, builder) in the order Stripe would make them."""
+
+    events: tuple[tuple[str, dict[str, Any]], ...]
+
+
+def _refunds(
+    draw: st.DrawFn, pi: str, charge: str, amount: int
+) -> list[tuple[str, dict[str, Any]]]:
+    steps = draw(st.lists(st.integers(1, amount), max_size=3).map(sorted))
+    if draw(st.booleans()):
+        steps.append(amount)  # and finally all of it
+    return [
+        ("refund", {"charge": charge, "payment_intent": pi, "amount": amount, "amount_refunded": r})
+        for r in dict.fromkeys(steps)
+    ]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    events: list[tuple[str, dict[str, Any]]] = []
+    for n in range(draw(st.integers(1, 3))):
+        amount = draw(st.integers(1, 50_000))
+        if draw(st.booleans()):
+            pi = f"pi_sale_{n}"
+            events.append(
+                ("checkout", {"session": f"cs_{n}", "payment_intent": pi, "amount_total": amount})
+            )
+            events += _refunds(draw, pi, f"ch_sale_{n}", amount)
+            continue
+        sub, trial = f"sub_{n}", draw(st.booleans())
+        events.append(
+            (
+                "checkout",
+                {
+                    "session": f"cs_{n}",
+                    "mode": "subscription",
+                    "subscription": sub,
+                    "payment_status": "no_payment_required" if trial else "paid",
+                    "amount_total": 0 if trial else amount,
+                    "created": T0,
+                },
+            )
+        )
+        first = T0 + (14 * DAY if trial else 0)
+        cycles = draw(st.integers(0, 5))
+        end_after = draw(st.none() | st.integers(0, cycles))
+        for k in range(cycles):
+            start = add_months(first, k if trial else k + 1)
+            pi = f"pi_{sub}_{k}"
+            events.append(
+                (
+                    "invoice",
+                    {
+                        "invoice_id": f"in_{sub}_{k}",
+                        "subscription": sub,
+                        "period_start": start,
+                        "amount_paid": amount,
+                        "payment_intent": pi,
+                        "api": draw(st.sampled_from([ev.PRE_BASIL, ev.BASIL])),
+                    },
+                )
+            )
+            if draw(st.integers(0, 3)) == 0:
+                events += _refunds(draw, pi, f"ch_{sub}_{k}", amount)
+            if end_after == k:
+                events.append(("deletion", {"subscription": sub, "ended_at": start + 10 * DAY}))
+    return Scenario(tuple(events))
+
+
+_BUILD = {
+    "checkout": ev.checkout,
+    "invoice": ev.invoice,
+    "refund": ev.refund,
+    "deletion": ev.deletion,
+}
+
+
+def bodies(scenario: Scenario, click: str) -> list[str]:
+    out = []
+    for label, kwargs in scenario.events:
+        args = {**kwargs, "click": click} if label == "checkout" else kwargs
+        out.append(_BUILD[label](**args))
+    return out
+
+
+def payable(shop: Shop) -> set[tuple[Any, ...]]:
+    rows = shop.commissions()
+    keys = {c.id: c.business_key for c in rows}
+
+    def what_for(c: Commission) -> str:
+        # A clawback's own key holds a commission id, which differs between the workspaces.
+        if c.kind == "CLAWBACK" and c.reverses_commission_id is not None:
+            return "clawback of " + keys[c.reverses_commission_id]
+        return c.business_key
+
+    return {
+        (c.kind, c.month, c.status, c.amount, c.currency, what_for(c))
+        for c in rows
+        if c.status != "CANCELED"
+    }
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenario=scenarios(), data=st.data())
+def test_shuffled_and_duplicated_delivery_ends_in_the_in_order_ledger(
+    engine: Engine, scenario: Scenario, data: st.DataObject
+) -> None:
+    in_order = make_shop(engine, TERMS, "In order")
+    shuffled = make_shop(engine, TERMS, "Shuffled")
+    for body in bodies(scenario, in_order.click_id):
+        in_order.deliver(body)
+
+    # The same events (same ids) for the other workspace, shuffled, some told up to 3 times.
+    events = bodies(scenario, shuffled.click_id)
+    copies = [body for body in events for _ in range(data.draw(st.integers(1, 3)))]
+    for body in data.draw(st.permutations(copies)):
+        shuffled.deliver(body)
+
+    assert payable(shuffled) == payable(in_order)
