@@ -15,6 +15,7 @@ created, then renumbered past the program's limit and canceled, where in order i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +105,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(tuple(events))
 
 
-_BUILD = {
+_BUILD: dict[str, Callable[..., str]] = {
     "checkout": ev.checkout,
     "invoice": ev.invoice,
     "refund": ev.refund,
