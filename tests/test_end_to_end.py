@@ -1,0 +1,143 @@
+"""Signed webhooks through the ingress, a real Dramatiq worker and the log writer, into the
+ledger and the event log, read back with the CLI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from domain.programs import PercentReward, ProgramTerms
+from ingress.app import create_app
+from ingress.signature import sign
+from storage.crypto import SecretBox
+from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.models import Commission
+from storage.repositories import clicks, endpoints, partners, programs, workspaces
+from tests.conftest import Cli
+from tests.workers import stripe_events as ev
+from workers import context
+from workers.actors._declare import declare
+from workers.broker import make_broker
+from workers.log_writer import LogWriter
+
+SECRET = "whsec_e2e_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    context.configure(context.WorkerContext(factory=make_session_factory(engine)))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def worker(redis_url: str, redis_client: redis.Redis, engine: Engine) -> Iterator[RedisBroker]:
+    broker = make_broker(redis_url)
+    dramatiq.set_broker(broker)
+    for event_type in ev_types():
+        declare(event_type)
+    running = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+    running.start()
+    try:
+        yield broker
+    finally:
+        running.stop()
+        broker.close()
+
+
+def ev_types() -> list[str]:
+    return ["checkout.session.completed", "invoice.paid", "charge.refunded",
+            "customer.subscription.deleted"]  # fmt: skip
+
+
+def wait_for(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_a_signed_checkout_becomes_a_commission_and_every_delivery_a_log_row(
+    engine: Engine,
+    worker: RedisBroker,
+    redis_url: str,
+    redis_client: redis.Redis,
+    secret_box: SecretBox,
+    cli: Cli,
+) -> None:
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        ws = workspaces.create(session, name="Shop")
+        program = programs.create(
+            session, workspace_id=ws.id, name="P", terms=ProgramTerms(PercentReward(2000))
+        )
+        partner = partners.create(session, workspace_id=ws.id, program_id=program.id, name="J")
+        click = clicks.create(session, partner_id=partner.id)
+        ep = endpoints.create(session, workspace_id=ws.id)
+        endpoints.add_secret(session, secret_box, endpoint_id=ep.id, secret=SECRET)
+        workspace_id, endpoint_id, click_id = ws.id, ep.id, click.id
+
+    app = create_app(engine=engine, redis_url=redis_url, secret_box=secret_box)
+    path = f"/api/webhooks/{endpoint_id}"
+    sale = ev.checkout(
+        session="cs_e2e", click=click_id, amount_total=5_000, payment_intent="pi_e2e"
+    )
+    ignored = ev._event(
+        "payment_intent.created",
+        {"id": "pi_e2e", "object": "payment_intent"},
+        created=int(time.time()),
+        livemode=False,
+        api=ev.BASIL,
+    )
+    with TestClient(app) as client:
+
+        def post(body: str, secret: str = SECRET) -> int:
+            headers = {"Stripe-Signature": sign(secret, body.encode(), int(time.time()))}
+            return client.post(path, content=body, headers=headers).status_code
+
+        sent = time.monotonic()
+        assert post(sale) == 200
+
+        def committed() -> bool:
+            with Session(engine) as session:
+                return session.scalars(select(Commission)).first() is not None
+
+        wait_for(committed)
+        latency = time.monotonic() - sent
+        assert post(sale) == 200  # Stripe's retry: a duplicate
+        assert post(ignored) == 200
+        assert post(sale, "whsec_wrong") == 400
+        assert client.portal is not None
+        client.portal.call(app.state.rejections.flush)
+
+    assert latency < 2.0, f"commission after {latency:.2f} s"
+    LogWriter(redis.Redis.from_url(redis_url), factory).drain()
+
+    commissions = cli.ok("commissions", "list", "--workspace", workspace_id, "--json").json()
+    assert [(c["kind"], c["status"], c["amount"], c["partner_id"]) for c in commissions] == [
+        ("SALE", "PENDING", 1_000, partner.id)
+    ]
+    log = cli.ok("events", "list", "--workspace", workspace_id, "--json").json()
+    outcomes = sorted((row["outcome"], row["reason"] or "") for row in log)
+    assert outcomes == [
+        ("duplicate", ""),
+        ("ignored", ""),
+        ("processed", ""),
+        ("rejected", "no_matching_signature"),
+    ]
+    processed = next(row for row in log if row["outcome"] == "processed")
+    assert processed["commission_ids"] == [commissions[0]["id"]]
+    assert processed["attempt"] == 1
