@@ -35,3 +35,19 @@ def validate_signing_secret(secret: str) -> str:
 def last4(secret: str) -> str:
     """The most of a secret that any output may show."""
     return secret[-4:]
+
+
+#: restricted (rk_) or secret (sk_) keys, live or test; restricted keys are recommended
+_API_KEY = re.compile(r"^(rk|sk)_(live|test)_[A-Za-z0-9]{8,200}$")
+
+
+def validate_api_key(key: str) -> str:
+    """A Stripe API key (rk_live_..., rk_test_...; sk_ accepted), stripped; never echoed."""
+    value = key.strip()
+    if not value:
+        raise DomainError("the Stripe API key is empty")
+    if not _API_KEY.match(value):
+        raise DomainError(
+            "a Stripe API key looks like rk_live_... or rk_test_... (restricted keys are best)"
+        )
+    return value

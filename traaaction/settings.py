@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=3600, validation_alias="ENDPOINT_CACHE_TTL"
     )
 
+    #: Stripe's API (refund lookups with a workspace's key); a local stand-in in tests
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", validation_alias="STRIPE_API_BASE"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -103,7 +108,7 @@ class Settings(BaseSettings):
             return parse_master_keys(value)
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "stripe_api_base")
     @classmethod
     def _public_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -143,6 +148,7 @@ _ALIASES = {
     "body_timeout": "BODY_TIMEOUT",
     "enqueue_timeout": "ENQUEUE_TIMEOUT",
     "endpoint_cache_ttl": "ENDPOINT_CACHE_TTL",
+    "stripe_api_base": "STRIPE_API_BASE",
 }
 
 

@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.crypto import SecretBox
+
+#: Stripe's API; tests point this at a local stand-in
+STRIPE_API_BASE = "https://api.stripe.com"
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -17,6 +22,9 @@ def _utcnow() -> datetime:
 class WorkerContext:
     factory: sessionmaker[Session]
     clock: Callable[[], datetime] = field(default=_utcnow)
+    #: opens workspaces' Stripe API keys; None: no Stripe lookups (refunds match by payloads)
+    secret_box: SecretBox | None = None
+    stripe_api_base: str = STRIPE_API_BASE
 
 
 _current: WorkerContext | None = None

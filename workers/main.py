@@ -10,6 +10,7 @@ from __future__ import annotations
 import redis
 from dramatiq import Middleware
 
+from storage.crypto import SecretBox
 from storage.db import make_engine, make_session_factory
 from traaaction.logs import configure_logging
 from traaaction.settings import load_settings
@@ -27,7 +28,13 @@ _engine = make_engine(
     application_name="traaaction-worker",
 )
 _factory = make_session_factory(_engine)
-context.configure(context.WorkerContext(factory=_factory))
+context.configure(
+    context.WorkerContext(
+        factory=_factory,
+        secret_box=SecretBox(_settings.master_keys) if _settings.master_keys else None,
+        stripe_api_base=_settings.stripe_api_base,
+    )
+)
 
 
 class _LogWriterMiddleware(Middleware):

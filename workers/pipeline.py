@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from domain.attribution import decide_checkout
 from domain.cancellation import decide_deletion
 from domain.clawback import decide_refund
-from domain.decisions import Decision
+from domain.decisions import Command, Decision, LinkPayments
 from domain.events import (
     ChargeRefunded,
     CheckoutSessionCompleted,
@@ -27,10 +27,11 @@ from domain.events import (
 )
 from domain.recurring import decide_invoice
 from storage.db import unit_of_work
-from storage.repositories import ledger
+from storage.repositories import api_keys, ledger
 from storage.repositories.event_log import LogRow, insert_rows
 from storage.repositories.ledger import Applied, EventContext
 from traaaction.logs import get_logger
+from workers import stripe_api
 from workers.context import current
 
 log = get_logger(__name__)
@@ -105,9 +106,38 @@ def _refund(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, 
         ctx.workspace_id,
         payment_intent_id=event.payment_intent_id,
         charge_id=event.charge_id,
+        invoice_id=event.invoice_id,
     )
+    links: list[Command] = []
+    if not linked and event.payment_intent_id:
+        invoice_id = _ask_stripe_for_invoice(session, ctx.workspace_id, event.payment_intent_id)
+        if invoice_id is not None:
+            linked = ledger.load_linked_commissions(
+                session, ctx.workspace_id, payment_intent_id=None, charge_id=None,
+                invoice_id=invoice_id,
+            )  # fmt: skip
+            # Remember the payment for the next refund of this charge.
+            links = [
+                LinkPayments(c.commission_id, invoice_id, (event.payment_intent_id,))
+                for c in linked
+            ]
     decision = decide_refund(event, linked)
-    return decision, ledger.apply(session, ctx, decision.commands)
+    return decision, ledger.apply(session, ctx, [*links, *decision.commands])
+
+
+def _ask_stripe_for_invoice(
+    session: Session, workspace_id: str, payment_intent_id: str
+) -> str | None:
+    """Which invoice this payment intent paid, from Stripe's API, if the workspace has a key."""
+    context = current()
+    if context.secret_box is None:
+        return None
+    key = api_keys.get_key(session, context.secret_box, workspace_id)
+    if key is None:
+        return None
+    return stripe_api.invoice_of_payment_intent(
+        key, payment_intent_id, api_base=context.stripe_api_base
+    )
 
 
 def _deletion(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:

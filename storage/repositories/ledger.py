@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -166,13 +166,20 @@ def load_subscription_state(
 
 
 def load_linked_commissions(
-    session: Session, workspace_id: str, *, payment_intent_id: str | None, charge_id: str | None
+    session: Session,
+    workspace_id: str,
+    *,
+    payment_intent_id: str | None,
+    charge_id: str | None,
+    invoice_id: str | None = None,
 ) -> list[LinkedCommission]:
     conditions = []
     if payment_intent_id:
         conditions.append(Commission.payment_intent_id == payment_intent_id)
     if charge_id:
         conditions.append(Commission.charge_id == charge_id)
+    if invoice_id:
+        conditions.append(Commission.invoice_id == invoice_id)
     if not conditions:
         return []
     rows = list(
@@ -181,7 +188,7 @@ def load_linked_commissions(
             .where(
                 Commission.workspace_id == workspace_id,
                 Commission.kind != "CLAWBACK",
-                conditions[0] if len(conditions) == 1 else (conditions[0] | conditions[1]),
+                or_(*conditions),
             )
             .order_by(Commission.created_at, Commission.id)
             .with_for_update()

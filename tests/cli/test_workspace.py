@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.cli.conftest import RecordingCli
+from tests.cli.conftest import RecordingCli, new_workspace
 
 
 def test_created_workspaces_are_listed_in_creation_order_with_their_names(
@@ -30,3 +30,19 @@ def test_created_workspaces_are_listed_in_creation_order_with_their_names(
 
     lines = cli.ok("workspace", "list").stdout.splitlines()
     assert lines == [f"{first['id']}  Acme Inc", f"{second_id}  Globex"]
+
+
+def test_set_stripe_key_reads_the_key_from_stdin_and_shows_only_its_last4(
+    cli: RecordingCli,
+) -> None:
+    workspace_id = new_workspace(cli)
+    key = "rk_test_51HaBcDeFgHiJkLmNoPqRsTuV"
+    stored = cli.json("workspace", "set-stripe-key", workspace_id, stdin=key + "\n")
+    assert stored == {"workspace_id": workspace_id, "last4": "sTuV"}
+    # Replacing it is allowed; a malformed key is refused without echoing it.
+    cli.json("workspace", "set-stripe-key", workspace_id, stdin="rk_live_ZZZZZZZZZZZZ")
+    message = cli.fails(
+        "workspace", "set-stripe-key", workspace_id, "--json", stdin="pk_live_oops123456"
+    )
+    assert message.startswith("a Stripe API key looks like rk_live_")
+    assert "pk_live_oops" not in message

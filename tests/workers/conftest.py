@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,17 +55,16 @@ class Shop:
             )
 
 
+def ticking() -> Callable[[], datetime]:
+    """A clock one second further at every event, so entries have a creation order."""
+    ticks = itertools.count()
+    return lambda: NOW + timedelta(seconds=next(ticks))
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    ticks = itertools.count()
-    context.configure(
-        # A clock one second further at every event, so entries have a creation order.
-        context.WorkerContext(
-            factory=make_session_factory(engine),
-            clock=lambda: NOW + timedelta(seconds=next(ticks)),
-        )
-    )
+    context.configure(context.WorkerContext(factory=make_session_factory(engine), clock=ticking()))
     try:
         yield engine
     finally:

@@ -4,7 +4,7 @@ import click
 
 from storage.crypto import format_master_key, generate_master_key
 from storage.db import unit_of_work
-from storage.repositories import endpoints
+from storage.repositories import api_keys, endpoints
 from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
@@ -36,7 +36,7 @@ def keys_rotate(as_json: bool) -> None:
     with runtime() as rt:
         box = rt.secret_box
         with unit_of_work(rt.session_factory) as session:
-            changed = endpoints.reseal_all(session, box)
+            changed = endpoints.reseal_all(session, box) + api_keys.reseal_all(session, box)
     emit(
         as_json,
         {"rotated": changed, "key_id": box.current_key_id},

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import sys
+
 import click
 
 from storage.db import unit_of_work
-from storage.repositories import workspaces
-from traaaction.cli._common import emit, json_option, runtime
+from storage.repositories import api_keys, workspaces
+from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
 @click.group()
@@ -33,3 +35,33 @@ def workspace_list(as_json: bool) -> None:
             for w in workspaces.list_all(session)
         ]
     emit(as_json, rows, "\n".join(f"{r['id']}  {r['name']}" for r in rows) or "no workspaces")
+
+
+@workspace.command("set-stripe-key")
+@click.argument("workspace_id")
+@json_option
+def workspace_set_stripe_key(workspace_id: str, as_json: bool) -> None:
+    """Store the workspace's Stripe restricted API key, read from standard input.
+
+    Optional. With it, a refund of a basil-shaped invoice (which names no payment intent) is
+    matched through Stripe's invoice payments. Read access to invoices is enough.
+    """
+    key = _read_key()
+    with runtime() as rt:
+        box = rt.secret_box
+        with unit_of_work(rt.session_factory) as session:
+            tail = api_keys.set_key(session, box, workspace_id=workspace_id, key=key)
+    emit(
+        as_json,
+        {"workspace_id": workspace_id, "last4": tail},
+        f"Stripe API key (...{tail}) stored for {workspace_id}",
+    )
+
+
+def _read_key() -> str:
+    if sys.stdin is None:
+        raise CliError("the API key is read from standard input, which is closed")
+    if sys.stdin.isatty():
+        value: str = click.prompt("Stripe restricted API key (rk_...)", hide_input=True, err=True)
+        return value
+    return sys.stdin.read()
