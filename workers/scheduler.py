@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import unit_of_work
-from storage.repositories import commissions
+from storage.repositories import commissions, ledger
 from traaaction.logs import get_logger
 
 log = get_logger(__name__)
@@ -31,6 +31,8 @@ _LOCK = 7_244_915_002
 class TickResult:
     ran: bool
     approved: int = 0
+    #: parked events that waited their 7 days for an attribution or a sale in vain
+    expired: int = 0
 
 
 def tick(factory: sessionmaker[Session], *, now: datetime | None = None) -> TickResult:
@@ -41,9 +43,10 @@ def tick(factory: sessionmaker[Session], *, now: datetime | None = None) -> Tick
         if not got:
             return TickResult(ran=False)
         approved = commissions.approve_due(session, now=at)
-    if approved:
-        log.info("scheduler.approved", count=approved)
-    return TickResult(ran=True, approved=approved)
+        expired = ledger.prune_parked(session, now=at)
+    if approved or expired:
+        log.info("scheduler.tick", approved=approved, parked_expired=expired)
+    return TickResult(ran=True, approved=approved, expired=expired)
 
 
 def run_forever(
