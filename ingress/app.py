@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import redis.asyncio as aioredis
@@ -20,12 +21,38 @@ from ingress.health import healthz, readiness_endpoint
 from ingress.loader import make_loader
 from ingress.metrics import IngressMetrics
 from ingress.rejections import RejectionLog
-from ingress.webhook import WebhookHandler, WebhookLimits
+from ingress.webhook import Receive, Scope, Send, WebhookHandler, WebhookLimits
 from storage.crypto import SecretBox
 from storage.db import make_session_factory
 
 #: the public webhook route; part of the contract with merchants' Stripe settings
 WEBHOOK_ROUTE = "/api/webhooks/{endpoint_id}"
+_WEBHOOK_PREFIX = WEBHOOK_ROUTE.removesuffix("{endpoint_id}")
+
+
+class IngressApp(Starlette):
+    """Starlette, with webhook deliveries taken straight to their handler.
+
+    A POST to /api/webhooks/<id> is exactly what the webhook route matches; dispatched here it
+    skips the middleware stack and the route table (about a sixth of the cost of a delivery). The
+    route stays registered, so anything else (other methods, a root_path) is unchanged; an
+    exception still reaches the server, which answers 500 as Starlette's middleware would.
+    """
+
+    def __init__(self, *, webhook: WebhookHandler, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._webhook = webhook
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            if path.startswith(_WEBHOOK_PREFIX):
+                endpoint_id = path[len(_WEBHOOK_PREFIX) :]
+                if endpoint_id and "/" not in endpoint_id:
+                    scope["app"] = self
+                    await self._webhook.handle(endpoint_id, scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +128,7 @@ def create_app(
         ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = IngressApp(webhook=webhook, routes=routes, lifespan=lifespan)
     app.state.directory = directory
     app.state.metrics = metrics
     app.state.rejections = rejections

@@ -7,7 +7,7 @@ messages already queued.
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +53,34 @@ def queue_key(queue_name: str) -> str:
     return f"{NAMESPACE}:{queue_name}"
 
 
+def _two_uuid4() -> tuple[str, str]:
+    """Two random (version 4) UUIDs, as `str(uuid.uuid4())` writes them, from one read of the
+    OS's random source: a third of the cost of two uuid4() calls, on the ingress' hot path."""
+    raw = bytearray(os.urandom(32))
+    for at in (0, 16):
+        raw[at + 6] = (raw[at + 6] & 0x0F) | 0x40  # version 4
+        raw[at + 8] = (raw[at + 8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return (
+        f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}",
+        f"{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:64]}",
+    )
+
+
 def encode_message(route: Route, kwargs: dict[str, Any], *, timestamp_ms: int) -> tuple[str, bytes]:
     """A Dramatiq message (Message.asdict() as JSON) and its Redis message id.
 
     Dramatiq's own JSON encoder produces the same structure; orjson is used because the raw
     body (several KB) travels inside it and this runs on the ingress' hot path.
     """
-    redis_message_id = str(uuid.uuid4())
+    redis_message_id, message_id = _two_uuid4()
     message = {
         "queue_name": route.queue_name,
         "actor_name": route.actor_name,
         "args": [],
         "kwargs": kwargs,
         "options": {"redis_message_id": redis_message_id},
-        "message_id": str(uuid.uuid4()),
+        "message_id": message_id,
         "message_timestamp": timestamp_ms,
     }
     return redis_message_id, orjson.dumps(message)

@@ -1,0 +1,1 @@
+"""The ingress benchmark (see bench/README.md): `python bench/ingress.py`."""
