@@ -1,10 +1,28 @@
-"""Building the ingress application from settings (for `traaaction serve` and ASGI servers)."""
+"""The web process: the ingress application under uvicorn, built from settings.
+
+`python -m traaaction.web --host H --port P` is what `traaaction serve` execs into once it
+has applied migrations against configured servers: a fresh interpreter that loads the
+ingress and nothing of the CLI, the migrations or the embedded servers, so the process
+serving webhooks stays small (its resident memory is a benchmark target).
+"""
 
 from __future__ import annotations
 
-from ingress.app import IngressOptions
+import argparse
+import gc
+import sys
+
+from starlette.applications import Starlette
+
+from ingress.app import IngressOptions, create_app
 from ingress.webhook import WebhookLimits
-from traaaction.settings import Settings
+from storage.crypto import SecretBox
+from storage.db import make_engine
+from traaaction.logs import configure_logging
+from traaaction.settings import ConfigError, Settings, load_settings
+
+#: seconds in-flight requests get to finish after SIGTERM
+GRACEFUL_SHUTDOWN = 25
 
 
 def ingress_options(settings: Settings) -> IngressOptions:
@@ -18,3 +36,54 @@ def ingress_options(settings: Settings) -> IngressOptions:
         enqueue_timeout=settings.enqueue_timeout,
         endpoint_cache_ttl=settings.endpoint_cache_ttl,
     )
+
+
+def run_app(app: Starlette, *, host: str, port: int) -> None:
+    """Serve with the settings every web process uses (and bench/baselines.py mirrors)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # No WebSocket route here: "auto" would import a WebSocket library for nothing.
+        ws="none",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+    )
+    # Everything loaded by now (modules, the app) lives as long as the process: frozen, it is
+    # left out of the collector's full passes, which would otherwise walk hundreds of
+    # thousands of objects and stall every request in flight for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
+    uvicorn.Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m traaaction.web")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if settings.database_url is None or settings.redis_url is None:
+            raise ConfigError("DATABASE_URL and REDIS_URL: required by the web process")
+        if settings.master_keys is None:
+            raise ConfigError("TRAAACTION_KEYS: required by the web process")
+    except ConfigError as exc:
+        print(f"traaaction: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(
+        engine=make_engine(settings.database_url, application_name="traaaction-ingress"),
+        redis_url=settings.redis_url,
+        secret_box=SecretBox(settings.master_keys),
+        options=ingress_options(settings),
+    )
+    run_app(app, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -31,37 +30,27 @@ _port = click.option("--port", default=8000, show_default=True, type=click.IntRa
 @_port
 def serve(host: str, port: int) -> None:
     """Run the ingress (HTTP) after applying pending migrations."""
-    import uvicorn
-
     from ingress.app import create_app
-    from traaaction.web import ingress_options
+    from traaaction.web import ingress_options, run_app
 
     current = settings(service=True)
     with Runtime(current, application_name="traaaction-ingress") as rt:
         upgrade(rt.engine)
+        env = {**os.environ, **rt.child_environment()}
+        if not (current.embedded_postgres or current.embedded_redis):
+            rt.close()
+            # Servers configured: replace this process with a lean one that loads only the
+            # ingress (same pid, so process managers and signals are unaffected).
+            argv = [sys.executable, "-m", "traaaction.web", "--host", host, "--port", str(port)]
+            os.execve(sys.executable, argv, env)  # noqa: S606 - our own interpreter and module
+        # The embedded default: this process owns the servers, so it serves in-process.
         app = create_app(
             engine=rt.engine,
             redis_url=rt.redis_url,
             secret_box=rt.secret_box,
             options=ingress_options(current),
         )
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            # No WebSocket route here: "auto" would import a WebSocket library for nothing.
-            ws="none",
-            timeout_graceful_shutdown=25,
-        )
-        # Everything loaded by now (modules, migrations, the app) lives as long as the process:
-        # frozen, it is left out of the collector's full passes, which would otherwise walk
-        # hundreds of thousands of objects and stall every request in flight for tens of ms.
-        gc.collect()
-        gc.freeze()
-        uvicorn.Server(config).run()
+        run_app(app, host=host, port=port)
 
 
 @click.command("worker")
