@@ -170,11 +170,46 @@ def _template() -> dict[str, Any]:
     }
 
 
-#: indented as Stripe sends it (two spaces), which is part of the realistic size
-_PARTS = _PLACEHOLDER.split(orjson.dumps(_template(), option=orjson.OPT_INDENT_2))
-#: literal JSON pieces, interleaved with the placeholder names (odd indices)
-_LITERALS: list[bytes] = _PARTS[0::2]
-_FIELDS: list[str] = [name.decode() for name in _PARTS[1::2]]
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A serialized template: literal JSON pieces interleaved with placeholder names."""
+
+    literals: list[bytes]
+    fields: list[str]
+
+    @classmethod
+    def of(cls, template: dict[str, Any]) -> _Compiled:
+        # indented as Stripe sends it (two spaces), which is part of the realistic size
+        parts = _PLACEHOLDER.split(orjson.dumps(template, option=orjson.OPT_INDENT_2))
+        return cls(parts[0::2], [name.decode() for name in parts[1::2]])
+
+    def render(self, values: dict[str, bytes]) -> bytes:
+        chunks = [self.literals[0]]
+        for name, literal in zip(self.fields, self.literals[1:], strict=True):
+            chunks.append(values[name])
+            chunks.append(literal)
+        return b"".join(chunks)
+
+
+def _payment_template() -> dict[str, Any]:
+    """The same event for a one-off payment (mode "payment"), its click in tracClickId."""
+    event = _template()
+    session = event["data"]["object"]
+    session.update(
+        mode="payment",
+        customer_creation="if_required",
+        invoice=None,
+        invoice_creation={"enabled": False, "invoice_data": None},
+        payment_intent="@@payment_intent@@",
+        payment_method_collection="if_required",
+        subscription=None,
+        metadata={"tracClickId": "@@click_id@@", "order": "@@order@@"},
+    )
+    return event
+
+
+_SUBSCRIPTION = _Compiled.of(_template())
+_PAYMENT = _Compiled.of(_payment_template())
 
 
 def _token(rng_bytes: Callable[[int], bytes], n: int) -> str:
@@ -227,11 +262,48 @@ def event_body(tag: str, counter: int, now: int, rng: random.Random) -> tuple[st
         "partner": _quoted("prt_" + _token(rand, 20)),
         "subscription": _quoted("sub_1" + _token(rand, 23)),
     }
-    chunks = [_LITERALS[0]]
-    for name, literal in zip(_FIELDS, _LITERALS[1:], strict=True):
-        chunks.append(values[name])
-        chunks.append(literal)
-    return event_id, b"".join(chunks)
+    return event_id, _SUBSCRIPTION.render(values)
+
+
+def payment_body(
+    tag: str, counter: int, now: int, rng: random.Random, *, click_id: str
+) -> tuple[str, str, bytes]:
+    """A one-off payment's event (its id, its checkout session id and its JSON body), with
+    `click_id` in metadata.tracClickId. `tag` + `counter` make the ids unique."""
+    rand = rng.randbytes
+    suffix = _base62(counter, 6)
+    event_id = f"evt_1{tag}{suffix}{_token(rand, 12)}"
+    session_id = f"cs_test_a1{tag}{suffix}{_token(rand, 50)}"
+    city, country, postal, state = rng.choice(_CITIES)
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    subtotal = rng.choice(_PRICES)
+    tax = subtotal * 19 // 100 if country in {"DE", "FR", "NL", "ES", "GB"} else 0
+    currency = "usd" if country in {"US", "CA"} else "eur"
+    created = now - rng.randint(1, 5)
+    values: dict[str, bytes] = {
+        "event_id": _quoted(event_id),
+        "created": str(now).encode(),
+        "session_id": _quoted(session_id),
+        "amount_subtotal": str(subtotal).encode(),
+        "amount_total": str(subtotal + tax).encode(),
+        "amount_tax": str(tax).encode(),
+        "client_reference_id": _quoted("usr_" + _token(rand, 16)),
+        "session_created": str(created - rng.randint(30, 900)).encode(),
+        "currency": _quoted(currency),
+        "customer": _quoted("cus_" + _token(rand, 14)),
+        "city": _quoted(city),
+        "country": _quoted(country),
+        "line1": _quoted(f"{rng.randint(1, 250)} Market Street"),
+        "postal_code": _quoted(postal),
+        "state": _quoted(state) if state else b"null",
+        "email": _quoted(f"{first.lower()}.{last.lower()}{rng.randint(1, 9999)}@example.com"),
+        "name": _quoted(f"{first} {last}"),
+        "expires_at": str(created + 86400).encode(),
+        "payment_intent": _quoted(f"pi_3{tag}{suffix}{_token(rand, 15)}"),
+        "click_id": _quoted(click_id),
+        "order": _quoted(f"ord_{rng.randint(100000, 999999)}"),
+    }
+    return event_id, session_id, _PAYMENT.render(values)
 
 
 def http_request(host: str, path: str, secret: str, body: bytes, timestamp: int) -> bytes:

@@ -24,32 +24,48 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import orjson
-import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
 from bench.baselines import NAIVE_KEY
+from bench.common import (
+    REPO,
+    BenchError,
+    Children,
+    claim_redis,
+    cpu_times,
+    disturbed,
+    environment,
+    free_port,
+    fresh_database,
+    install_signal_handlers,
+    median,
+    pinned,
+    postgres_url,
+    process_cpu,
+    redis_cpu,
+    status_kb,
+    text_of,
+    wait_for_quiet,
+    wait_ready,
+    work_dir,
+    write_report,
+)
 from bench.events import EventFile, write_events
 from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine, make_session_factory, unit_of_work
@@ -57,11 +73,8 @@ from storage.repositories import endpoints, workspaces
 from storage.schema import upgrade
 from traaaction.queues import NAMESPACE, ROUTES, queue_key
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
 WRK_SCRIPT = REPO / "bench" / "wrk_events.lua"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 TARGETS = ("hmac-only", "naive", "ingress")
 #: the spec's targets for the real ingress
@@ -74,106 +87,13 @@ MAX_RSS_MB = 100.0
 WARMUP_RATE_CAP = 30_000
 #: measured deliveries = warm-up rate x duration x this (+ a margin); doubled if ever exhausted
 HEADROOM = 1.6
-#: CPU (cores) used by anything but the server, wrk and Redis above which a run is disturbed
-MAX_FOREIGN_CPU = 0.10
-MAX_STEAL_CPU = 0.05
 
 QUEUE = queue_key(ROUTES["checkout.session.completed"].queue_name)
 SEEN_PATTERN = f"{NAMESPACE}:seen:*"
 
 
-class BenchError(Exception):
-    """Raised when the bench cannot run (missing tool, server did not start, ...)."""
-
-
-# --------------------------------------------------------------------------------------------
-# processes
-
-
-class Children:
-    """Every process the bench started, so that all of them stop on any exit (Ctrl-C too)."""
-
-    def __init__(self) -> None:
-        self._procs: list[subprocess.Popen[bytes]] = []
-
-    def start(
-        self, argv: Sequence[str], *, env: dict[str, str], log: Path
-    ) -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - our own argv
-                list(argv),
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                # Own session: a Ctrl-C reaches the bench only, which then stops them in order.
-                start_new_session=True,
-            )
-        self._procs.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen[bytes], *, timeout: float = 30.0) -> None:
-        if proc.poll() is None:
-            with suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        if proc in self._procs:
-            self._procs.remove(proc)
-
-    def stop_all(self) -> None:
-        for proc in reversed(list(self._procs)):
-            self.stop(proc, timeout=10.0)
-
-
-def _raise_keyboard_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def _pinned(cpu: int | None, argv: Sequence[str]) -> list[str]:
-    return ["taskset", "-c", str(cpu), *argv] if cpu is not None else list(argv)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"the server exited ({proc.returncode}):\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"the server did not answer {url} within {timeout:.0f} s:\n{_tail(log)}")
-
-
 # --------------------------------------------------------------------------------------------
 # CPU accounting (to notice a disturbed measurement)
-
-_HZ = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,30 +108,8 @@ class CpuSnapshot:
     me: float
 
 
-def _cpu_times() -> tuple[float, float, float]:
-    with open("/proc/stat") as stat:
-        fields = stat.readline().split()[1:]
-    # user nice system idle iowait irq softirq steal ...
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system) / _HZ, (irq + softirq) / _HZ, steal / _HZ
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _HZ
-
-
-def _redis_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
-
-
 def _snapshot(server_pid: int, client: redis.Redis) -> CpuSnapshot:
-    busy, irq, steal = _cpu_times()
+    busy, irq, steal = cpu_times()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     me = resource.getrusage(resource.RUSAGE_SELF)
     return CpuSnapshot(
@@ -219,8 +117,8 @@ def _snapshot(server_pid: int, client: redis.Redis) -> CpuSnapshot:
         busy=busy,
         irq=irq,
         steal=steal,
-        server=_process_cpu(server_pid),
-        redis=_redis_cpu(client),
+        server=process_cpu(server_pid),
+        redis=redis_cpu(client),
         children=children.ru_utime + children.ru_stime,
         me=me.ru_utime + me.ru_stime,
     )
@@ -244,17 +142,6 @@ def _cpu_report(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     }
 
 
-def _status_kb(pid: int, field_name: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # the environment: PostgreSQL database, Redis database, endpoint
 
@@ -266,50 +153,6 @@ class World:
     keys: str  # TRAAACTION_KEYS
     endpoint_id: str
     secret: str
-
-
-def _sqlalchemy_url(url: str) -> str:
-    if url.startswith(("postgres://", "postgresql://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new database on the server of `server_url`, dropped on exit (whatever happens)."""
-    name = f"traaaction_bench_{secrets.token_hex(6)}"
-    base = _sqlalchemy_url(server_url)
-    with psycopg.connect(_conninfo(base), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(_conninfo(base), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def claim_redis(client: redis.Redis, *, given: bool, force: bool) -> None:
-    """Flush the bench's Redis database, refusing one that holds keys of something else."""
-    if given and not force:
-        foreign = [
-            key
-            for key in client.scan_iter(count=1000)
-            if not key.startswith((f"{NAMESPACE}:".encode(), b"bench:"))
-        ]
-        if foreign:
-            raise BenchError(
-                "REDIS_URL's database holds keys that are not the service's or the bench's "
-                f"(e.g. {foreign[0]!r}); the bench flushes it: pass --flush-redis to allow that"
-            )
-    client.flushdb()
 
 
 def make_endpoint(database_url: str, box: SecretBox) -> tuple[str, str]:
@@ -423,7 +266,7 @@ class Bench:
     # -- servers
 
     def _server(self, target: str) -> tuple[subprocess.Popen[bytes], int, Path]:
-        port = _free_port()
+        port = free_port()
         log = self.work / f"{target}-{port}.log"
         env = {**os.environ, "REDIS_URL": self.world.redis_url, "PYTHONUNBUFFERED": "1"}
         if target == "ingress":
@@ -440,9 +283,9 @@ class Bench:
             argv = [sys.executable, "-m", "bench.baselines", kind, "--host", "127.0.0.1"]
             ready = "/healthz"
         proc = self.children.start(
-            _pinned(self.opts.server_cpu, [*argv, "--port", str(port)]), env=env, log=log
+            pinned(self.opts.server_cpu, [*argv, "--port", str(port)]), env=env, log=log
         )
-        _wait_ready(f"http://127.0.0.1:{port}{ready}", proc, log)
+        wait_ready(f"http://127.0.0.1:{port}{ready}", proc, log)
         return proc, port, log
 
     # -- load
@@ -459,7 +302,7 @@ class Bench:
 
     def _wrk(self, port: int, events: EventFile, duration: float) -> WrkResult:
         ids_path = events.path.with_suffix(".ids")
-        argv = _pinned(
+        argv = pinned(
             self.opts.client_cpu,
             [
                 "wrk", "-t1", f"-c{self.opts.connections}", f"-d{duration:g}s",
@@ -491,11 +334,11 @@ class Bench:
         self, events: EventFile, answered: list[str], statuses: dict[str, int]
     ) -> dict[str, Any]:
         """Every accepted event queued exactly once, and nothing queued that was not sent."""
-        listed = [_text(m) for m in self.redis.lrange(QUEUE, 0, -1)]
+        listed = [text_of(m) for m in self.redis.lrange(QUEUE, 0, -1)]
         stored: dict[str, str] = {}
         for mid, data in self.redis.hscan_iter(f"{QUEUE}.msgs", count=2000):
             message = orjson.loads(data)
-            stored[_text(mid)] = message["kwargs"]["event_id"]
+            stored[text_of(mid)] = message["kwargs"]["event_id"]
         queued_ids = list(stored.values())
         queued = set(queued_ids)
         answered_set = set(answered)
@@ -543,28 +386,7 @@ class Bench:
 
     def _wait_for_quiet(self) -> None:
         """Wait (up to --quiet-wait seconds) until nothing else uses the CPUs."""
-        deadline = time.monotonic() + self.opts.quiet_wait
-        waited = False
-        while True:
-            busy, _irq, _steal = _cpu_times()
-            redis_cpu = _redis_cpu(self.redis)
-            me = resource.getrusage(resource.RUSAGE_SELF)
-            started, mine = time.monotonic(), me.ru_utime + me.ru_stime
-            time.sleep(1.0)
-            me = resource.getrusage(resource.RUSAGE_SELF)
-            others = (
-                (_cpu_times()[0] - busy)
-                - (_redis_cpu(self.redis) - redis_cpu)
-                - (me.ru_utime + me.ru_stime - mine)
-            ) / (time.monotonic() - started)
-            if others <= MAX_FOREIGN_CPU or time.monotonic() > deadline:
-                if waited:
-                    print(f"    (other processes now use {max(others, 0.0):.2f} cores)", flush=True)
-                return
-            if not waited:
-                print(f"    waiting: other processes use {others:.2f} cores", flush=True)
-                waited = True
-            time.sleep(4.0)
+        wait_for_quiet(self.redis, self.opts.quiet_wait)
 
     def measure(self, target: str, round_no: int) -> Measurement:
         factor = HEADROOM
@@ -598,7 +420,7 @@ class Bench:
             run = self._wrk(port, events, self.opts.duration)
             after = _snapshot(proc.pid, self.redis)
             time.sleep(0.3)
-            hwm = _status_kb(proc.pid, "VmHWM")
+            hwm = status_kb(proc.pid, "VmHWM")
         finally:
             self.children.stop(proc)
         cpu = _cpu_report(before, after)
@@ -628,7 +450,7 @@ class Bench:
             warmup_rps=warm.rps,
             peak_rss_mb=round(hwm / 1024, 1) if hwm is not None else None,
             cpu=cpu,
-            disturbed=cpu["foreign_cores"] > MAX_FOREIGN_CPU or cpu["steal_cores"] > MAX_STEAL_CPU,
+            disturbed=disturbed(cpu),
             attempts=1,
             check=check,
         )
@@ -638,19 +460,15 @@ class Bench:
 # summary
 
 
-def _median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else math.nan
-
-
 def summarize(measurements: list[Measurement], opts: Options) -> dict[str, Any]:
     by_target: dict[str, list[Measurement]] = {t: [] for t in opts.targets}
     for m in measurements:
         by_target[m.target].append(m)
     medians: dict[str, dict[str, Any]] = {
         target: {
-            "rps": round(_median([m.rps for m in ms]), 1),
-            "p50_ms": round(_median([m.p50_ms for m in ms]), 3),
-            "p99_ms": round(_median([m.p99_ms for m in ms]), 3),
+            "rps": round(median([m.rps for m in ms]), 1),
+            "p50_ms": round(median([m.p50_ms for m in ms]), 3),
+            "p99_ms": round(median([m.p99_ms for m in ms]), 3),
             "rounds_rps": [round(m.rps, 1) for m in ms],
             "rounds_p99_ms": [round(m.p99_ms, 3) for m in ms],
             "non2xx": sum(m.non2xx for m in ms),
@@ -730,39 +548,15 @@ def render(summary: dict[str, Any], opts: Options) -> str:
     return "\n".join(lines)
 
 
-def _environment() -> dict[str, Any]:
-    from importlib.metadata import version
-
-    def run(*argv: str) -> str:
-        try:
-            out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)  # noqa: S603
-        except OSError:
-            return ""
-        return out.stdout.strip()
-
-    model = ""
-    with suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    commit = run("git", "rev-parse", "--short", "HEAD")
-    dirty = bool(run("git", "diff", "--stat", "HEAD", "--"))
-    return {
-        "cpu": model,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "packages": {
-            name: version(name)
-            for name in ("uvicorn", "uvloop", "httptools", "starlette", "redis", "orjson")
-        },
-        "wrk": run("wrk", "-v").splitlines()[0] if shutil.which("wrk") else "",
-        "git": f"{commit}{'+dirty' if dirty else ''}",
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # main
+
+
+def _wrk_version() -> str:
+    if shutil.which("wrk") is None:
+        return ""
+    out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)  # noqa: S607
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
 
 
 def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
@@ -823,30 +617,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"bench: `{tool}` is not installed (Debian: apt-get install {tool})")
             return 2
-    # Ctrl-C and SIGTERM both unwind through the clean-up below (also when started in the
-    # background by a shell, which would otherwise leave SIGINT ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    install_signal_handlers()
     given_redis = os.environ.get("REDIS_URL") or None
     redis_url = given_redis or DEFAULT_REDIS_URL
-    postgres_url = os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES_URL
     children = Children()
     measurements: list[Measurement] = []
     started = datetime.now(UTC)
     try:
         with ExitStack() as stack:
-            work = Path(
-                tempfile.mkdtemp(
-                    prefix="traaaction-bench-",
-                    dir="/dev/shm" if Path("/dev/shm").is_dir() else None,  # noqa: S108 - mkdtemp: 0700
-                )
-            )
+            work = work_dir()
             stack.callback(shutil.rmtree, work, ignore_errors=True)
             stack.callback(children.stop_all)
             control = redis.Redis.from_url(redis_url)
             claim_redis(control, given=given_redis is not None, force=args.flush_redis)
             stack.callback(control.flushdb)
-            database_url = stack.enter_context(fresh_database(postgres_url))
+            database_url = stack.enter_context(fresh_database(postgres_url()))
             master = generate_master_key()
             endpoint_id, secret = make_endpoint(database_url, SecretBox([master]))
             world = World(database_url, redis_url, format_master_key(master), endpoint_id, secret)
@@ -891,15 +676,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "server_cpu": opts.server_cpu,
             "client_cpu": opts.client_cpu,
         },
-        "environment": _environment(),
+        "environment": {
+            **environment(("uvicorn", "uvloop", "httptools", "starlette", "redis", "orjson")),
+            "wrk": _wrk_version(),
+        },
         **summary,
         "measurements": [m.row() for m in measurements],
     }
     print(render(summary, opts))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"ingress-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    text = json.dumps(report, indent=2)
-    out.write_text(text + "\n")
+    out = write_report("ingress", started, report)
     print("\n" + json.dumps({k: v for k, v in report.items() if k != "measurements"}, indent=2))
     print(f"\nwritten to {out.relative_to(REPO)}")
     return 0 if summary.get("all_targets_met", True) else 1
