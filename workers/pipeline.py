@@ -29,7 +29,7 @@ from domain.recurring import decide_invoice
 from storage.db import unit_of_work
 from storage.repositories import api_keys, ledger
 from storage.repositories.event_log import LogRow, insert_rows
-from storage.repositories.ledger import Applied, EventContext
+from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
 from traaaction.logs import get_logger
 from workers import stripe_api
 from workers.context import current
@@ -52,38 +52,59 @@ def _keys(*pairs: tuple[str, str | None]) -> list[str]:
     return [f"{kind}:{value}" for kind, value in pairs if value]
 
 
-def _checkout(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+# Each handler has the keys its event locks (ledger.lock_keys: the Stripe objects it reads or
+# changes) and a `run` that loads, decides and applies, its keys already locked.
+
+
+def _checkout_keys(event: Any) -> list[str]:
     assert isinstance(event, CheckoutSessionCompleted)
-    ledger.lock_keys(
-        session,
-        ctx.workspace_id,
-        _keys(("subscription", event.subscription_id), ("payment_intent", event.payment_intent_id)),
+    return _keys(
+        ("subscription", event.subscription_id), ("payment_intent", event.payment_intent_id)
     )
-    referral = (
-        ledger.load_referral(session, ctx.workspace_id, event.click_id.strip())
-        if event.click_id
-        else None
+
+
+def _checkout_lookup(event: CheckoutSessionCompleted) -> CheckoutLookup:
+    return CheckoutLookup(
+        click_id=event.click_id.strip() if event.click_id else None,
+        subscription_id=event.subscription_id,
     )
-    ended = (
-        ledger.subscription_end(session, ctx.workspace_id, event.subscription_id)
-        if event.subscription_id
-        else None
+
+
+def _checkout(
+    session: Session, ctx: EventContext, event: Any, state: CheckoutState | None = None
+) -> tuple[Decision, Applied]:
+    assert isinstance(event, CheckoutSessionCompleted)
+    if state is None:
+        lookup = _checkout_lookup(event)
+        state = CheckoutState(
+            referral=(
+                ledger.load_referral(session, ctx.workspace_id, lookup.click_id)
+                if lookup.click_id is not None
+                else None
+            ),
+            subscription_ended_at=(
+                ledger.subscription_end(session, ctx.workspace_id, lookup.subscription_id)
+                if lookup.subscription_id
+                else None
+            ),
+        )
+    decision = decide_checkout(
+        event, state.referral, subscription_ended_at=state.subscription_ended_at
     )
-    decision = decide_checkout(event, referral, subscription_ended_at=ended)
     return decision, ledger.apply(session, ctx, decision.commands)
+
+
+def _invoice_keys(event: Any) -> list[str]:
+    assert isinstance(event, InvoicePaid)
+    return _keys(
+        ("subscription", event.subscription_id),
+        ("charge", event.charge_id),
+        *(("payment_intent", pi) for pi in event.payment_intent_ids),
+    )
 
 
 def _invoice(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
     assert isinstance(event, InvoicePaid)
-    ledger.lock_keys(
-        session,
-        ctx.workspace_id,
-        _keys(
-            ("subscription", event.subscription_id),
-            ("charge", event.charge_id),
-            *(("payment_intent", pi) for pi in event.payment_intent_ids),
-        ),
-    )
     state = (
         ledger.load_subscription_state(session, ctx.workspace_id, event.subscription_id)
         if event.subscription_id
@@ -94,13 +115,13 @@ def _invoice(session: Session, ctx: EventContext, event: Any) -> tuple[Decision,
     return decision, ledger.apply(session, ctx, decision.commands, attribution_id=attribution)
 
 
+def _refund_keys(event: Any) -> list[str]:
+    assert isinstance(event, ChargeRefunded)
+    return _keys(("payment_intent", event.payment_intent_id), ("charge", event.charge_id))
+
+
 def _refund(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
     assert isinstance(event, ChargeRefunded)
-    ledger.lock_keys(
-        session,
-        ctx.workspace_id,
-        _keys(("payment_intent", event.payment_intent_id), ("charge", event.charge_id)),
-    )
     linked = ledger.load_linked_commissions(
         session,
         ctx.workspace_id,
@@ -140,20 +161,29 @@ def _ask_stripe_for_invoice(
     )
 
 
+def _deletion_keys(event: Any) -> list[str]:
+    assert isinstance(event, SubscriptionDeleted)
+    return _keys(("subscription", event.subscription_id))
+
+
 def _deletion(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
     assert isinstance(event, SubscriptionDeleted)
-    ledger.lock_keys(session, ctx.workspace_id, _keys(("subscription", event.subscription_id)))
     pending = ledger.pending_of_subscription(session, ctx.workspace_id, event.subscription_id)
     decision = decide_deletion(event, pending)
     return decision, ledger.apply(session, ctx, decision.commands)
 
 
-Handler = Callable[[Session, EventContext, Any], tuple[Decision, Applied]]
+@dataclass(frozen=True, slots=True)
+class Handler:
+    keys: Callable[[Any], list[str]]
+    run: Callable[[Session, EventContext, Any], tuple[Decision, Applied]]
+
+
 HANDLERS: Mapping[type, Handler] = {
-    CheckoutSessionCompleted: _checkout,
-    InvoicePaid: _invoice,
-    ChargeRefunded: _refund,
-    SubscriptionDeleted: _deletion,
+    CheckoutSessionCompleted: Handler(_checkout_keys, _checkout),
+    InvoicePaid: Handler(_invoice_keys, _invoice),
+    ChargeRefunded: Handler(_refund_keys, _refund),
+    SubscriptionDeleted: Handler(_deletion_keys, _deletion),
 }
 
 
@@ -177,8 +207,17 @@ def _row(
     )
 
 
-def _release(session: Session, ctx: EventContext, unblocked: list[tuple[str, str]]) -> list[LogRow]:
-    """Run the parked events that what was just applied unblocks, in this transaction."""
+def _release(
+    session: Session,
+    ctx: EventContext,
+    unblocked: list[tuple[str, str]],
+    *,
+    taken: list[ledger.Parked] | None = None,
+) -> list[LogRow]:
+    """Run the parked events that what was just applied unblocks, in this transaction.
+
+    `taken`: what waited for the first of `unblocked`, already taken (process() takes it in the
+    same round trip as it logs the event)."""
     rows: list[LogRow] = []
     waiting = list(unblocked)
     for _round in range(MAX_RELEASE_ROUNDS):
@@ -186,7 +225,11 @@ def _release(session: Session, ctx: EventContext, unblocked: list[tuple[str, str
             break
         released_now: list[tuple[str, str]] = []
         for wait_for, key in dict.fromkeys(waiting):
-            for parked in ledger.take_parked(session, ctx.workspace_id, wait_for, key):
+            if taken is not None:
+                parked_events, taken = taken, None
+            else:
+                parked_events = ledger.take_parked(session, ctx.workspace_id, wait_for, key)
+            for parked in parked_events:
                 event = parse_event(parked.body)
                 parked_ctx = EventContext(
                     workspace_id=ctx.workspace_id,
@@ -197,7 +240,9 @@ def _release(session: Session, ctx: EventContext, unblocked: list[tuple[str, str
                     body=parked.body,
                     now=ctx.now,
                 )
-                decision, applied = HANDLERS[type(event)](session, parked_ctx, event)
+                handler = HANDLERS[type(event)]
+                ledger.lock_keys(session, ctx.workspace_id, handler.keys(event))
+                decision, applied = handler.run(session, parked_ctx, event)
                 rows.append(
                     _row(parked_ctx, decision, applied, None, reason=f"released_by_{wait_for}")
                 )
@@ -227,8 +272,14 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
         workspace_id=ctx.workspace_id,
         attempt=attempt,
     )
+    handler = HANDLERS[type(event)]
+    lookup = _checkout_lookup(event) if isinstance(event, CheckoutSessionCompleted) else None
     with unit_of_work(context.factory) as session:
-        if not ledger.mark_applied(session, ctx.workspace_id, ctx.event_id, ctx.event_type):
+        new, state = ledger.begin_event(
+            session, ctx.workspace_id, ctx.event_id, ctx.event_type, handler.keys(event),
+            checkout=lookup,
+        )  # fmt: skip
+        if not new:
             # Applied before (a resend past the ingress' window, or a replay): nothing to do.
             insert_rows(
                 session,
@@ -238,9 +289,21 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
             )  # fmt: skip
             outcome = Outcome("duplicate", "already_applied", ())
         else:
-            decision, applied = HANDLERS[type(event)](session, ctx, event)
+            if state is not None:
+                decision, applied = _checkout(session, ctx, event, state)
+            else:
+                decision, applied = handler.run(session, ctx, event)
             row = _row(ctx, decision, applied, attempt)
-            insert_rows(session, [row, *_release(session, ctx, applied.unblocked)])
+            # The event's log row, and the events parked for the first thing it unblocked, in
+            # one statement. Rows of released events follow this one, as they always have.
+            if applied.unblocked:
+                taken = ledger.log_and_take_parked(
+                    session, row, ctx.workspace_id, *applied.unblocked[0]
+                )
+            else:
+                insert_rows(session, [row])
+                taken = None
+            insert_rows(session, _release(session, ctx, applied.unblocked, taken=taken))
             outcome = Outcome(row.outcome, row.reason, row.commission_ids)
     bound.info(
         "event." + outcome.outcome, reason=outcome.reason, commissions=list(outcome.commission_ids)

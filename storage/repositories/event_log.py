@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from storage.db import driver_connection
 from storage.models import LOG_OUTCOMES, WebhookEventLog
 
 
@@ -55,17 +57,48 @@ class LogRow:
         return row
 
 
+#: plain SQL on the transaction's psycopg connection: every event inserts a row (see ledger)
+INSERT = """
+INSERT INTO webhook_event_log (outcome, workspace_id, endpoint_id, stripe_event_id, event_type,
+    livemode, reason, attempt, count, commission_ids, detail, source_id)
+VALUES (%(outcome)s, %(workspace_id)s, %(endpoint_id)s, %(stripe_event_id)s, %(event_type)s,
+    %(livemode)s, %(reason)s, %(attempt)s, %(count)s, %(commission_ids)s::text[], %(detail)s,
+    %(source_id)s)
+ON CONFLICT (source_id) DO NOTHING
+"""
+_INSERT_WITH_TIME = """
+INSERT INTO webhook_event_log (outcome, workspace_id, endpoint_id, stripe_event_id, event_type,
+    livemode, reason, attempt, count, commission_ids, detail, source_id, created_at)
+VALUES (%(outcome)s, %(workspace_id)s, %(endpoint_id)s, %(stripe_event_id)s, %(event_type)s,
+    %(livemode)s, %(reason)s, %(attempt)s, %(count)s, %(commission_ids)s::text[], %(detail)s,
+    %(source_id)s, %(created_at)s)
+ON CONFLICT (source_id) DO NOTHING
+"""
+
+
+def params(row: LogRow) -> dict[str, Any]:
+    values = row.values()
+    if values["detail"] is not None:
+        values["detail"] = Jsonb(values["detail"])
+    return values
+
+
+def send_rows(pg: psycopg.Connection[Any], rows: Sequence[LogRow]) -> None:
+    """insert_rows' statements, sent on `pg` (in a pipeline, say)."""
+    # One statement per shape: rows with and without created_at have different column sets.
+    with_time = [params(r) for r in rows if r.created_at is not None]
+    without_time = [params(r) for r in rows if r.created_at is None]
+    for statement, batch in ((_INSERT_WITH_TIME, with_time), (INSERT, without_time)):
+        if len(batch) == 1:
+            pg.execute(statement, batch[0])
+        elif batch:
+            pg.cursor().executemany(statement, batch)
+
+
 def insert_rows(session: Session, rows: Sequence[LogRow]) -> None:
-    """Insert in one statement; rows whose source_id is already there are skipped."""
-    if not rows:
-        return
-    # One INSERT per shape: rows with and without created_at have different column sets.
-    with_time = [r.values() for r in rows if r.created_at is not None]
-    without_time = [r.values() for r in rows if r.created_at is None]
-    for batch in (with_time, without_time):
-        if batch:
-            statement = insert(WebhookEventLog).values(batch)
-            session.execute(statement.on_conflict_do_nothing(index_elements=["source_id"]))
+    """Insert the rows; rows whose source_id is already there are skipped."""
+    if rows:
+        send_rows(driver_connection(session), rows)
 
 
 def list_for_workspace(

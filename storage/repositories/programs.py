@@ -37,11 +37,30 @@ def get(session: Session, program_id: str) -> Program:
 
 
 def terms_of(program: Program) -> ProgramTerms:
-    if program.reward_kind == "percent":
-        assert program.percent_bps is not None
-        reward: PercentReward | FlatReward = PercentReward(program.percent_bps)
+    return make_terms(
+        program.reward_kind,
+        program.percent_bps,
+        program.flat_amount,
+        program.currency,
+        program.recurring_months,
+        program.holding_days,
+    )
+
+
+def make_terms(
+    reward_kind: str,
+    percent_bps: int | None,
+    flat_amount: int | None,
+    currency: str | None,
+    recurring_months: int | None,
+    holding_days: int,
+) -> ProgramTerms:
+    """A program's terms from its columns (as `terms_of`, for a row read without the ORM)."""
+    if reward_kind == "percent":
+        assert percent_bps is not None
+        reward: PercentReward | FlatReward = PercentReward(percent_bps)
     else:
-        assert program.flat_amount is not None
-        assert program.currency is not None
-        reward = FlatReward(program.flat_amount, program.currency)
-    return ProgramTerms(reward, program.recurring_months, program.holding_days)
+        assert flat_amount is not None
+        assert currency is not None
+        reward = FlatReward(flat_amount, currency)
+    return ProgramTerms(reward, recurring_months, holding_days)

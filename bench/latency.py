@@ -1,0 +1,618 @@
+"""Webhook-to-commission latency of the real stack at a steady rate (bench/README.md).
+
+`.venv/bin/python -m bench.latency [--rate 300 --duration 30]`
+
+1. a fresh database with one shop (workspace, program, partner, clicks, endpoint, secret);
+2. wait until no other process keeps the CPUs busy (this machine may be shared);
+3. start `traaaction serve` (pinned to --server-cpu) and `traaaction worker` (its defaults:
+   2 processes x 8 threads), wait until the ingress answers /readyz and the workers poll Redis;
+4. send distinct, signed checkout.session.completed events (payment mode, each naming a real
+   click) open-loop: event i is sent at start + i / rate whatever the answers (keep-alive
+   connections, a new one whenever all are busy), and note when its 200 arrived;
+5. meanwhile a poller thread asks PostgreSQL every --poll-interval which commissions became
+   visible since its previous query, and notes when it first saw each;
+6. latency = first seen - 200 received, per event (those of the warm-up left out); afterwards
+   every event sent must have exactly one commission and one `processed` log row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from contextlib import ExitStack, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from bench.common import (
+    REPO,
+    BenchError,
+    Children,
+    Meter,
+    Postgres,
+    claim_redis,
+    conninfo,
+    database_name,
+    disturbed,
+    environment,
+    free_port,
+    fresh_database,
+    has_tool,
+    install_signal_handlers,
+    percentile,
+    pinned,
+    postgres_url,
+    wait_for_quiet,
+    wait_ready,
+    work_dir,
+    write_report,
+)
+from bench.events import http_request
+from bench.stack import (
+    Events,
+    Shop,
+    check_ledger,
+    seed_shop,
+    service_env,
+    traaaction,
+    truncate_ledger,
+    wait_for_workers,
+)
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
+#: the promise: a commission in PostgreSQL at most this long after the webhook's 200, at p99
+MAX_P99_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    rate: float
+    duration: float
+    warmup: float
+    connections: int
+    poll_interval: float
+    window: float
+    settle: float
+    processes: int
+    threads: int
+    server_cpu: int | None
+    log_level: str
+    retries: int
+    quiet_wait: float
+    max_p99: float
+
+
+# --------------------------------------------------------------------------------------------
+# the load: open-loop HTTP/1.1 over keep-alive connections
+
+
+@dataclass
+class Delivery:
+    event_id: str
+    session_id: str
+    request: bytes
+    warmup: bool
+    due: float = 0.0  # when it was scheduled (wall clock)
+    sent: float = 0.0  # when its first byte was written
+    answered: float = 0.0  # when its whole answer had arrived
+    status: int = 0  # 0: no answer (connection error)
+
+
+@dataclass
+class SendResult:
+    opened_connections: int = 0
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+
+async def _open(port: int, result: SendResult) -> _Connection:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    result.opened_connections += 1
+    return _Connection(reader, writer)
+
+
+async def _exchange(
+    conn: _Connection, delivery: Delivery, idle: deque[_Connection], result: SendResult
+) -> None:
+    try:
+        delivery.sent = time.time()
+        conn.writer.write(delivery.request)
+        head = await conn.reader.readuntil(b"\r\n\r\n")
+        delivery.status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await conn.reader.readexactly(length)
+        delivery.answered = time.time()
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+        result.errors += 1
+        if len(result.error_samples) < 5:
+            result.error_samples.append(repr(exc))
+        conn.writer.close()
+        return
+    idle.append(conn)
+
+
+async def _send_all(port: int, deliveries: list[Delivery], opts: Options) -> SendResult:
+    """Send delivery i at start + i / rate (open loop: a late answer delays nothing)."""
+    result = SendResult()
+    # Oldest idle connection first: each one is used often enough that the server never closes
+    # it for being idle (uvicorn: after 5 s), which would fail the request written on it.
+    idle = deque([await _open(port, result) for _ in range(opts.connections)])
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+    start = loop.time() + 0.2
+    offset = time.time() - loop.time()  # loop clock -> wall clock (the poller's and workers')
+    for i, delivery in enumerate(deliveries):
+        due = start + i / opts.rate
+        delivery.due = due + offset
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = idle.popleft() if idle else await _open(port, result)
+        task = loop.create_task(_exchange(conn, delivery, idle, result))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks, timeout=30)
+    for conn in idle:
+        conn.writer.close()
+    return result
+
+
+def _run_load(port: int, deliveries: list[Delivery], opts: Options) -> SendResult:
+    try:
+        import uvloop
+
+        return uvloop.run(_send_all(port, deliveries, opts))
+    except ImportError:
+        return asyncio.run(_send_all(port, deliveries, opts))
+
+
+# --------------------------------------------------------------------------------------------
+# the observer: when each commission became visible in PostgreSQL
+
+#: newly visible rows only: those whose inserting transaction was not yet visible to the
+#: previous query, i.e. whose xid is at or above that query's snapshot xmin (compared modulo
+#: 2^32, as xids wrap). The created_at bound only keeps the scan short (its index): it is the
+#: newest created_at seen minus --window seconds, and the final check catches any row that a
+#: transaction open longer than that made visible unseen.
+_POLL = """
+WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
+SELECT snap.xmin, c.checkout_session_id, c.created_at
+FROM snap LEFT JOIN commissions c
+  ON c.workspace_id = %(ws)s
+ AND c.created_at > %(since)s
+ AND ((c.xmin::text::bigint - %(after)s) & 4294967295) < 2147483648
+"""
+
+
+class Poller(threading.Thread):
+    def __init__(self, database_url: str, workspace_id: str, interval: float, window: float):
+        super().__init__(name="commission-poller", daemon=True)
+        self._conninfo = conninfo(database_url)
+        self._workspace_id = workspace_id
+        self._interval = interval
+        self._window = timedelta(seconds=window)
+        self._halt = threading.Event()
+        #: checkout session id -> (first seen, commission created_at), wall clock seconds
+        self.seen: dict[str, tuple[float, float]] = {}
+        self.cycles: list[float] = []  # seconds between two answers
+        self.query_s: list[float] = []
+        self.error: BaseException | None = None
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(10)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # reported by the bench
+            self.error = exc
+
+    def _run(self) -> None:
+        # Not prepared: a generic plan cannot know how recent `since` is, and scans everything.
+        with psycopg.connect(self._conninfo, autocommit=True, prepare_threshold=None) as conn:
+            row = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()
+            assert row is not None
+            after = int(row[0]) % 2**32
+            newest = datetime.now(UTC) - timedelta(minutes=5)
+            previous = time.time()
+            while not self._halt.is_set():
+                started = time.time()
+                rows = conn.execute(
+                    _POLL,
+                    {"ws": self._workspace_id, "since": newest - self._window, "after": after},
+                ).fetchall()
+                now = time.time()
+                self.query_s.append(now - started)
+                self.cycles.append(now - previous)
+                previous = now
+                after = int(rows[0][0]) % 2**32
+                for _xmin, session_id, created_at in rows:
+                    if session_id is None or session_id in self.seen:
+                        continue
+                    self.seen[session_id] = (now, created_at.timestamp())
+                    newest = max(newest, created_at)
+                self._halt.wait(max(0.0, self._interval - (time.time() - started)))
+
+
+# --------------------------------------------------------------------------------------------
+# one measurement
+
+
+@dataclass
+class Measurement:
+    attempt: int
+    result: dict[str, Any]
+    cpu: dict[str, float]
+    check: dict[str, Any]
+
+    @property
+    def disturbed(self) -> bool:
+        return disturbed(self.cpu)
+
+
+def _stats(values: Sequence[float]) -> dict[str, float | None]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0}
+    return {
+        "count": len(ordered),
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 1),
+        "p90_ms": round(percentile(ordered, 0.90) * 1000, 1),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+        "mean_ms": round(sum(ordered) / len(ordered) * 1000, 1),
+    }
+
+
+class Bench:
+    def __init__(
+        self, opts: Options, shop: Shop, redis_url: str, children: Children, work: Path
+    ) -> None:
+        self.opts = opts
+        self.shop = shop
+        self.redis_url = redis_url
+        self.redis = redis.Redis.from_url(redis_url)
+        self.children = children
+        self.work = work
+        self.meter = Meter(
+            self.redis, Postgres(conninfo(shop.database_url), database_name(shop.database_url))
+        )
+
+    def measure(self) -> Measurement:
+        for attempt in range(1, self.opts.retries + 2):
+            wait_for_quiet(self.redis, self.opts.quiet_wait)
+            m = self._measure_once(attempt)
+            if m.disturbed and attempt <= self.opts.retries:
+                print(f"    disturbed ({m.cpu}); measuring again", flush=True)
+                continue
+            return m
+        raise AssertionError("unreachable")
+
+    def _deliveries(self, port: int) -> list[Delivery]:
+        opts = self.opts
+        warm = math.ceil(opts.warmup * opts.rate)
+        total = warm + math.ceil(opts.duration * opts.rate)
+        events = Events(self.shop)
+        host, path = f"127.0.0.1:{port}", f"/api/webhooks/{self.shop.endpoint_id}"
+        now = int(time.time())
+        out = []
+        for i in range(total):
+            event_id, session_id, body = events.next(now)
+            request = http_request(host, path, self.shop.secret, body, now)
+            out.append(Delivery(event_id, session_id, request, warmup=i < warm))
+        return out
+
+    def _measure_once(self, attempt: int) -> Measurement:
+        opts = self.opts
+        self.redis.flushdb()
+        truncate_ledger(self.shop.database_url)
+        env = service_env(
+            self.shop,
+            self.redis_url,
+            log_level=opts.log_level,
+            processes=opts.processes,
+            threads=opts.threads,
+        )
+        port = free_port()
+        serve_log, worker_log = self.work / f"serve-{attempt}.log", self.work / "worker.log"
+        serve = self.children.start(
+            pinned(
+                opts.server_cpu, traaaction("serve", "--host", "127.0.0.1", "--port", str(port))
+            ),
+            env=env,
+            log=serve_log,
+        )
+        worker = self.children.start(traaaction("worker"), env=env, log=worker_log)
+        poller: Poller | None = None
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/readyz", serve, serve_log)
+            wait_for_workers(self.redis, opts.processes, worker, worker_log)
+            deliveries = self._deliveries(port)
+            poller = Poller(
+                self.shop.database_url, self.shop.workspace_id, opts.poll_interval, opts.window
+            )
+            poller.start()
+            before = self.meter.snapshot()
+            sent = _run_load(port, deliveries, opts)
+            after = self.meter.snapshot()
+            accepted = {d.session_id for d in deliveries if d.status == 200}
+            deadline = time.monotonic() + opts.settle
+            while time.monotonic() < deadline and not accepted <= poller.seen.keys():
+                if poller.error is not None or worker.poll() is not None:
+                    break
+                time.sleep(0.1)
+            poller.stop()
+            if poller.error is not None:
+                raise BenchError(f"the poller failed: {poller.error!r}")
+        finally:
+            if poller is not None and poller.is_alive():
+                poller.stop()
+            self.children.stop(worker)
+            self.children.stop(serve)
+        cpu = Meter.report(before, after)
+        check = check_ledger(
+            self.shop.database_url,
+            self.shop.workspace_id,
+            {d.session_id for d in deliveries if d.status == 200},
+        )
+        result = self._result(deliveries, sent, poller)
+        check["ok"] = bool(check["ok"]) and result["non_2xx"] == 0 and result["errors"] == 0
+        check["unseen_by_poller"] = result["unseen"]
+        return Measurement(attempt, result, cpu, check)
+
+    def _result(
+        self, deliveries: list[Delivery], sent: SendResult, poller: Poller
+    ) -> dict[str, Any]:
+        measured = [d for d in deliveries if not d.warmup]
+        ok = [d for d in measured if d.status == 200]
+        latencies, queue_wait, commit = [], [], []
+        unseen = 0
+        for d in ok:
+            seen = poller.seen.get(d.session_id)
+            if seen is None:
+                unseen += 1
+                latencies.append(math.inf)
+                continue
+            seen_at, created_at = seen
+            latencies.append(seen_at - d.answered)
+            queue_wait.append(created_at - d.answered)
+            commit.append(seen_at - created_at)
+        span = measured[-1].sent - measured[0].sent if len(measured) > 1 else math.nan
+        lateness = sorted(max(0.0, d.sent - d.due) for d in measured if d.sent)
+        cycles = sorted(poller.cycles[1:])
+        stats = _stats([x for x in latencies if math.isfinite(x)])
+        if unseen:  # an event whose commission was never seen is worse than any seen one
+            p99 = percentile(sorted(latencies), 0.99)
+            stats.update(p99_ms=round(p99 * 1000, 1) if math.isfinite(p99) else None, max_ms=None)
+        return {
+            "sent": len(measured),
+            "target_rate": self.opts.rate,
+            "achieved_rate": round((len(measured) - 1) / span, 1) if span > 0 else None,
+            "answered_200": len(ok),
+            "non_2xx": sum(1 for d in measured if d.status not in (0, 200)),
+            "errors": sum(1 for d in deliveries if d.status == 0),
+            "error_samples": sent.error_samples,
+            "connections_opened": sent.opened_connections,
+            "warmup_sent": len(deliveries) - len(measured),
+            "send_lateness_ms": {
+                "p99": round(percentile(lateness, 0.99) * 1000, 2) if lateness else None,
+                "max": round(lateness[-1] * 1000, 2) if lateness else None,
+            },
+            "http_latency_ms": _stats([d.answered - d.sent for d in ok]),
+            "latency": stats,
+            "unseen": unseen,
+            # parts of it: 200 -> the worker's transaction starts (commissions.created_at, set
+            # by the worker at the start of its transaction), then -> seen committed
+            "to_transaction_start": _stats(queue_wait),
+            "transaction_start_to_seen": _stats(commit),
+            "poller": {
+                "interval_ms": self.opts.poll_interval * 1000,
+                "cycle_p50_ms": round(percentile(cycles, 0.5) * 1000, 2) if cycles else None,
+                "cycle_p99_ms": round(percentile(cycles, 0.99) * 1000, 2) if cycles else None,
+                "query_p50_ms": round(percentile(sorted(poller.query_s), 0.5) * 1000, 2),
+                "polls": len(poller.cycles),
+            },
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def render(m: Measurement, opts: Options) -> str:
+    r = m.result
+    lat = r["latency"]
+    lines = [
+        "",
+        f"Webhook 200 -> commission visible in PostgreSQL, {r['sent']:,} events over "
+        f"{opts.duration:g} s (after {opts.warmup:g} s of warm-up), {opts.processes} worker "
+        f"processes x {opts.threads} threads:",
+        "",
+        f"  {'':<28} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}",
+    ]
+    for label, key in (
+        ("200 -> seen committed", "latency"),
+        ("  200 -> transaction start", "to_transaction_start"),
+        ("  transaction start -> seen", "transaction_start_to_seen"),
+        ("HTTP request -> 200", "http_latency_ms"),
+    ):
+        s = r[key]
+        if not s.get("count"):
+            continue
+        cells = " ".join(
+            f"{s[k]:>6.0f}ms" if s.get(k) is not None else f"{'-':>8}"
+            for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+        )
+        lines.append(f"  {label:<28} {cells}")
+    poll = r["poller"]
+    lines += [
+        "",
+        f"  rate: {r['achieved_rate']} events/s sent (target {opts.rate:g}); "
+        f"{r['answered_200']:,} answered 200, {r['non_2xx']} non-2xx, {r['errors']} errors; "
+        f"send lateness p99 {r['send_lateness_ms']['p99']} ms",
+        f"  poller: every {poll['interval_ms']:g} ms, cycle p50 {poll['cycle_p50_ms']} ms / "
+        f"p99 {poll['cycle_p99_ms']} ms (the resolution of 'seen')",
+        f"  cpu: {m.cpu}" + ("  (DISTURBED)" if m.disturbed else ""),
+        "  exactly once: "
+        + ("ok" if m.check["ok"] else "FAILED")
+        + f" - {m.check['commissions']:,} commissions for {m.check['expected']:,} events, "
+        f"{m.check['missing']} missing, {m.check['more_than_one']} duplicated, "
+        f"event log {m.check['event_log']}",
+        "",
+        f"  [{'x' if (lat.get('p99_ms') or math.inf) <= opts.max_p99 * 1000 else ' '}] "
+        f"p99 <= {opts.max_p99 * 1000:g} ms at {opts.rate:g} events/s",
+        f"  [{'x' if m.check['ok'] else ' '}] every event: one 200, exactly one commission",
+    ]
+    return "\n".join(lines)
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.latency",
+        description="Webhook 200 -> commission in PostgreSQL, at a steady rate, real stack.",
+    )
+    parser.add_argument("--rate", type=float, default=300.0, help="events per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds sent before, unmeasured")
+    parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--poll-interval", type=float, default=0.01, help="seconds")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=1.0,
+        help="seconds of commissions.created_at each poll scans back from the newest seen",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=60.0, help="seconds to wait for the last commissions"
+    )
+    parser.add_argument("--processes", type=int, default=2, help="WORKER_PROCESSES")
+    parser.add_argument("--threads", type=int, default=8, help="WORKER_THREADS")
+    parser.add_argument("--server-cpu", type=int, default=0, help="CPU the ingress is pinned to")
+    parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
+    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of serve and worker")
+    parser.add_argument("--retries", type=int, default=2, help="measure a disturbed run again")
+    parser.add_argument("--quiet-wait", type=float, default=180.0, help="seconds, at most")
+    parser.add_argument("--max-p99", type=float, default=MAX_P99_S, help="target, seconds")
+    parser.add_argument(
+        "--flush-redis",
+        action="store_true",
+        help="allow flushing a REDIS_URL database that holds keys of something else",
+    )
+    args = parser.parse_args(argv)
+    return (
+        Options(
+            rate=args.rate,
+            duration=args.duration,
+            warmup=args.warmup,
+            connections=args.connections,
+            poll_interval=args.poll_interval,
+            window=args.window,
+            settle=args.settle,
+            processes=args.processes,
+            threads=args.threads,
+            server_cpu=None if args.no_pin else args.server_cpu,
+            log_level=args.log_level,
+            retries=args.retries,
+            quiet_wait=args.quiet_wait,
+            max_p99=args.max_p99,
+        ),
+        args,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    opts, args = _parse(argv)
+    if opts.server_cpu is not None and not has_tool("taskset"):
+        print("bench: `taskset` is not installed (Debian: util-linux), or pass --no-pin")
+        return 2
+    install_signal_handlers()
+    given_redis = os.environ.get("REDIS_URL") or None
+    redis_url = given_redis or DEFAULT_REDIS_URL
+    children = Children()
+    started = datetime.now(UTC)
+    try:
+        with ExitStack() as stack:
+            work = work_dir()
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
+            stack.callback(children.stop_all)
+            control = redis.Redis.from_url(redis_url)
+            claim_redis(control, given=given_redis is not None, force=args.flush_redis)
+            stack.callback(control.flushdb)
+            database_url = stack.enter_context(fresh_database(postgres_url()))
+            shop = seed_shop(database_url)
+            bench = Bench(opts, shop, redis_url, children, work)
+            # Cleaning up (above, in reverse) must not be cut short by a second Ctrl-C.
+            stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+            print(
+                f"bench: {opts.rate:g} events/s for {opts.warmup:g} + {opts.duration:g} s; "
+                f"Redis {redis_url}; PostgreSQL database {database_name(database_url)}",
+                flush=True,
+            )
+            m = bench.measure()
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    p99 = m.result["latency"].get("p99_ms")
+    p99 = math.inf if p99 is None else p99
+    targets = {
+        f"p99 <= {opts.max_p99 * 1000:g} ms": p99 <= opts.max_p99 * 1000,
+        f"achieved rate >= 0.98 x {opts.rate:g}/s": (m.result["achieved_rate"] or 0)
+        >= 0.98 * opts.rate,
+        "zero non-2xx": m.result["non_2xx"] == 0 and m.result["errors"] == 0,
+        "every event: exactly one commission": bool(m.check["ok"]),
+    }
+    report = {
+        "started_at": started.isoformat(),
+        "options": asdict(opts),
+        "environment": environment(("dramatiq", "sqlalchemy", "psycopg", "redis", "uvicorn")),
+        "latency_ms": m.result["latency"],
+        "achieved_rate": m.result["achieved_rate"],
+        "non_2xx": m.result["non_2xx"],
+        "errors": m.result["errors"],
+        "disturbed": m.disturbed,
+        "targets": targets,
+        "all_targets_met": all(targets.values()),
+        "measurement": {**m.result, "attempt": m.attempt, "cpu": m.cpu, "check": m.check},
+    }
+    print(render(m, opts))
+    out = write_report("latency", started, report)
+    summary = {k: v for k, v in report.items() if k not in {"measurement", "options"}}
+    print("\n" + json.dumps(summary, indent=2, default=str))
+    print(f"\nwritten to {out.relative_to(REPO)}")
+    return 0 if report["all_targets_met"] else 1
+
+
+if __name__ == "__main__":
+    with suppress(BrokenPipeError):
+        sys.exit(main())
