@@ -1,0 +1,92 @@
+"""Failed attempts and dead letters become event-log rows, through a real Dramatiq worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+import redis
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from storage.db import make_engine, make_session_factory
+from storage.models import WebhookEventLog
+from tests.ingress.conftest import log_records
+from tests.workers import stripe_events as ev
+from workers import context
+from workers.actors._declare import declare
+from workers.broker import make_broker
+from workers.log_writer import LogWriter
+
+
+@pytest.fixture
+def checkout_actor(
+    redis_url: str, redis_client: redis.Redis
+) -> Iterator[dramatiq.Actor[..., None]]:
+    broker = make_broker(redis_url)
+    dramatiq.set_broker(broker)
+    actor = declare("checkout.session.completed")
+    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=1)
+    worker.start()
+    try:
+        yield actor
+    finally:
+        worker.stop()
+        broker.close()
+
+
+def wait_for_record(client: redis.Redis, outcome: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = log_records(client, outcome)
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no {outcome} record")
+
+
+def test_a_malformed_payload_is_dead_lettered_at_once_and_logged(
+    database_url: str, redis_client: redis.Redis, checkout_actor: dramatiq.Actor[..., None]
+) -> None:
+    engine: Engine = make_engine(database_url)
+    context.configure(context.WorkerContext(factory=make_session_factory(engine)))
+    try:
+        kwargs = ev.delivery(ev.checkout(session="cs_1", click=None), workspace_id="ws_x")
+        kwargs["body"] = "{not json"
+        checkout_actor.send(**kwargs)
+        record = wait_for_record(redis_client, "dead_lettered")
+        assert (record["reason"], record["attempt"]) == ("EventParseError", 1)
+        assert record["detail"]["will_retry"] is False
+        assert record["stripe_event_id"] == kwargs["event_id"]
+        LogWriter(redis_client, make_session_factory(engine)).drain()
+        with Session(engine) as session:
+            [row] = session.scalars(select(WebhookEventLog)).all()
+        assert (row.outcome, row.reason, row.attempt, row.workspace_id) == (
+            "dead_lettered",
+            "EventParseError",
+            1,
+            "ws_x",
+        )
+    finally:
+        engine.dispose()
+
+
+def test_a_transient_failure_is_logged_as_failed_and_will_retry(
+    redis_client: redis.Redis, checkout_actor: dramatiq.Actor[..., None]
+) -> None:
+    unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    context.configure(context.WorkerContext(factory=make_session_factory(unreachable)))
+    try:
+        body = ev.checkout(session="cs_2", click=None)
+        checkout_actor.send(**ev.delivery(body, workspace_id="ws_y"))
+        record = wait_for_record(redis_client, "failed")
+        assert record["reason"] == "OperationalError"
+        assert record["attempt"] == 1
+        assert record["detail"]["will_retry"] is True
+        assert json.loads(body)["id"] == record["stripe_event_id"]
+    finally:
+        unreachable.dispose()
