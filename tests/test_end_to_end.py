@@ -124,7 +124,7 @@ def test_a_signed_checkout_becomes_a_commission_and_every_delivery_a_log_row(
         client.portal.call(app.state.rejections.flush)
 
     assert latency < 2.0, f"commission after {latency:.2f} s"
-    LogWriter(redis.Redis.from_url(redis_url), factory).drain()
+    LogWriter(redis_client, factory).drain()
 
     commissions = cli.ok("commissions", "list", "--workspace", workspace_id, "--json").json()
     assert [(c["kind"], c["status"], c["amount"], c["partner_id"]) for c in commissions] == [
