@@ -19,12 +19,13 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -443,3 +444,58 @@ def write_report(kind: str, started: datetime, report: dict[str, Any]) -> Path:
 
 def has_tool(name: str) -> bool:
     return shutil.which(name) is not None
+
+
+@dataclass
+class Session:
+    """What every benchmark run holds: its Redis, its child processes, its scratch directory."""
+
+    redis_url: str
+    children: Children
+    work: Path
+
+
+@contextmanager
+def bench_session(
+    default_redis_url: str, *, flush_redis: bool
+) -> Iterator[tuple[ExitStack, Session]]:
+    """Claim Redis (REDIS_URL or the default) and a scratch directory; on exit, stop every
+    child, flush Redis and remove the directory. Callers add their own clean-ups to the stack,
+    then call `protect_cleanup(stack)` last."""
+    given = os.environ.get("REDIS_URL") or None
+    redis_url = given or default_redis_url
+    children = Children()
+    with ExitStack() as stack:
+        work = work_dir()
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        stack.callback(children.stop_all)
+        control = redis.Redis.from_url(redis_url)
+        stack.callback(control.close)
+        claim_redis(control, given=given is not None, force=flush_redis)
+        stack.callback(control.flushdb)
+        yield stack, Session(redis_url, children, work)
+
+
+def protect_cleanup(stack: ExitStack) -> None:
+    """Cleaning up (the stack, in reverse) must not be cut short by a second Ctrl-C."""
+    stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+
+
+def run_guarded(run: Callable[[], int]) -> int:
+    """Run a benchmark's main body: Ctrl-C is 130, a BenchError 1, with one line each."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def publish(kind: str, started: datetime, report: dict[str, Any], *, hide: set[str]) -> None:
+    """Write the report to bench/results/ and print it, less the bulky keys in `hide`."""
+    out = write_report(kind, started, report)
+    shown = {k: v for k, v in report.items() if k not in hide}
+    print("\n" + json.dumps(shown, indent=2, default=str))
+    print(f"\nwritten to {out.relative_to(REPO)}")

@@ -27,12 +27,10 @@ import os
 import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +45,7 @@ from bench.common import (
     REPO,
     BenchError,
     Children,
-    claim_redis,
+    bench_session,
     cpu_times,
     disturbed,
     environment,
@@ -58,13 +56,14 @@ from bench.common import (
     pinned,
     postgres_url,
     process_cpu,
+    protect_cleanup,
+    publish,
     redis_cpu,
+    run_guarded,
     status_kb,
     text_of,
     wait_for_quiet,
     wait_ready,
-    work_dir,
-    write_report,
 )
 from bench.events import EventFile, write_events
 from storage.crypto import SecretBox, format_master_key, generate_master_key
@@ -618,29 +617,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: `{tool}` is not installed (Debian: apt-get install {tool})")
             return 2
     install_signal_handlers()
-    given_redis = os.environ.get("REDIS_URL") or None
-    redis_url = given_redis or DEFAULT_REDIS_URL
-    children = Children()
-    measurements: list[Measurement] = []
     started = datetime.now(UTC)
-    try:
-        with ExitStack() as stack:
-            work = work_dir()
-            stack.callback(shutil.rmtree, work, ignore_errors=True)
-            stack.callback(children.stop_all)
-            control = redis.Redis.from_url(redis_url)
-            claim_redis(control, given=given_redis is not None, force=args.flush_redis)
-            stack.callback(control.flushdb)
+    measurements: list[Measurement] = []
+
+    def measure_all() -> int:
+        with bench_session(DEFAULT_REDIS_URL, flush_redis=args.flush_redis) as (stack, run):
             database_url = stack.enter_context(fresh_database(postgres_url()))
             master = generate_master_key()
             endpoint_id, secret = make_endpoint(database_url, SecretBox([master]))
-            world = World(database_url, redis_url, format_master_key(master), endpoint_id, secret)
-            bench = Bench(opts, world, children, work)
-            # Cleaning up (above, in reverse) must not be cut short by a second Ctrl-C.
-            stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+            world = World(
+                database_url, run.redis_url, format_master_key(master), endpoint_id, secret
+            )
+            bench = Bench(opts, world, run.children, run.work)
+            protect_cleanup(stack)
             print(
                 f"bench: {opts.rounds} round(s) x {', '.join(opts.targets)}; "
-                f"{opts.warmup:g} s warm-up + {opts.duration:g} s each; Redis {redis_url}; "
+                f"{opts.warmup:g} s warm-up + {opts.duration:g} s each; Redis {run.redis_url}; "
                 f"PostgreSQL database {make_url(database_url).database}",
                 flush=True,
             )
@@ -658,12 +650,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         + (f", check {'ok' if m.check.get('ok') else m.check}" if m.check else ""),
                         flush=True,
                     )
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
+        return 0
+
+    if (failed := run_guarded(measure_all)) != 0:
+        return failed
     summary = summarize(measurements, opts)
     report = {
         "started_at": started.isoformat(),
@@ -684,7 +674,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         "measurements": [m.row() for m in measurements],
     }
     print(render(summary, opts))
-    out = write_report("ingress", started, report)
-    print("\n" + json.dumps({k: v for k, v in report.items() if k != "measurements"}, indent=2))
-    print(f"\nwritten to {out.relative_to(REPO)}")
+    publish("ingress", started, report, hide={"measurements"})
     return 0 if summary.get("all_targets_met", True) else 1

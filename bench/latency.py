@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
-import shutil
-import signal
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,12 +35,11 @@ import psycopg
 import redis
 
 from bench.common import (
-    REPO,
     BenchError,
     Children,
     Meter,
     Postgres,
-    claim_redis,
+    bench_session,
     conninfo,
     database_name,
     disturbed,
@@ -55,10 +51,11 @@ from bench.common import (
     percentile,
     pinned,
     postgres_url,
+    protect_cleanup,
+    publish,
+    run_guarded,
     wait_for_quiet,
     wait_ready,
-    work_dir,
-    write_report,
 )
 from bench.events import http_request
 from bench.stack import (
@@ -547,42 +544,31 @@ def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-
     opts, args = _parse(argv)
     if opts.server_cpu is not None and not has_tool("taskset"):
         print("bench: `taskset` is not installed (Debian: util-linux), or pass --no-pin")
         return 2
     install_signal_handlers()
-    given_redis = os.environ.get("REDIS_URL") or None
-    redis_url = given_redis or DEFAULT_REDIS_URL
-    children = Children()
     started = datetime.now(UTC)
-    try:
-        with ExitStack() as stack:
-            work = work_dir()
-            stack.callback(shutil.rmtree, work, ignore_errors=True)
-            stack.callback(children.stop_all)
-            control = redis.Redis.from_url(redis_url)
-            claim_redis(control, given=given_redis is not None, force=args.flush_redis)
-            stack.callback(control.flushdb)
+    measured: list[Measurement] = []
+
+    def measure() -> int:
+        with bench_session(DEFAULT_REDIS_URL, flush_redis=args.flush_redis) as (stack, run):
             database_url = stack.enter_context(fresh_database(postgres_url()))
             shop = seed_shop(database_url)
-            bench = Bench(opts, shop, redis_url, children, work)
-            # Cleaning up (above, in reverse) must not be cut short by a second Ctrl-C.
-            stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+            bench = Bench(opts, shop, run.redis_url, run.children, run.work)
+            protect_cleanup(stack)
             print(
                 f"bench: {opts.rate:g} events/s for {opts.warmup:g} + {opts.duration:g} s; "
-                f"Redis {redis_url}; PostgreSQL database {database_name(database_url)}",
+                f"Redis {run.redis_url}; PostgreSQL database {database_name(database_url)}",
                 flush=True,
             )
-            m = bench.measure()
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
+            measured.append(bench.measure())
+        return 0
+
+    if (failed := run_guarded(measure)) != 0:
+        return failed
+    [m] = measured
     p99 = m.result["latency"].get("p99_ms")
     p99 = math.inf if p99 is None else p99
     targets = {
@@ -606,10 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "measurement": {**m.result, "attempt": m.attempt, "cpu": m.cpu, "check": m.check},
     }
     print(render(m, opts))
-    out = write_report("latency", started, report)
-    summary = {k: v for k, v in report.items() if k not in {"measurement", "options"}}
-    print("\n" + json.dumps(summary, indent=2, default=str))
-    print(f"\nwritten to {out.relative_to(REPO)}")
+    publish("latency", started, report, hide={"measurement", "options"})
     return 0 if report["all_targets_met"] else 1
 
 

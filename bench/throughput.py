@@ -24,15 +24,11 @@ msg/s = messages / (last acknowledgement - the RPUSH); the workers' start-up is 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,12 +38,11 @@ import psycopg
 import redis
 
 from bench.common import (
-    REPO,
     BenchError,
     Children,
     Meter,
     Postgres,
-    claim_redis,
+    bench_session,
     conninfo,
     database_name,
     disturbed,
@@ -56,10 +51,11 @@ from bench.common import (
     install_signal_handlers,
     median,
     postgres_url,
+    protect_cleanup,
+    publish,
+    run_guarded,
     tail,
     wait_for_quiet,
-    work_dir,
-    write_report,
 )
 from bench.stack import (
     Shop,
@@ -345,25 +341,16 @@ def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
 def main(argv: Sequence[str] | None = None) -> int:
     opts, args = _parse(argv)
     install_signal_handlers()
-    given_redis = os.environ.get("REDIS_URL") or None
-    redis_url = given_redis or DEFAULT_REDIS_URL
-    children = Children()
-    measurements: list[Measurement] = []
     started = datetime.now(UTC)
-    try:
-        with ExitStack() as stack:
-            work = work_dir()
-            stack.callback(shutil.rmtree, work, ignore_errors=True)
-            stack.callback(children.stop_all)
-            control = redis.Redis.from_url(redis_url)
-            claim_redis(control, given=given_redis is not None, force=args.flush_redis)
-            stack.callback(control.flushdb)
-            bench = Bench(opts, redis_url, postgres_url(), children, work)
-            # Cleaning up (above, in reverse) must not be cut short by a second Ctrl-C.
-            stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)
+    measurements: list[Measurement] = []
+
+    def measure_all() -> int:
+        with bench_session(DEFAULT_REDIS_URL, flush_redis=args.flush_redis) as (stack, run):
+            bench = Bench(opts, run.redis_url, postgres_url(), run.children, run.work)
+            protect_cleanup(stack)
             print(
                 f"bench: {opts.rounds} round(s) x {', '.join(args.targets)}; "
-                f"{opts.messages:,} messages each; Redis {redis_url}",
+                f"{opts.messages:,} messages each; Redis {run.redis_url}",
                 flush=True,
             )
             for round_no in range(1, opts.rounds + 1):
@@ -378,12 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"check {'ok' if m.check['ok'] else m.check}",
                         flush=True,
                     )
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
+        return 0
+
+    if (failed := run_guarded(measure_all)) != 0:
+        return failed
     summary = summarize(measurements, opts)
     report = {
         "started_at": started.isoformat(),
@@ -393,9 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "measurements": [m.row() for m in measurements],
     }
     print(render(summary, opts))
-    out = write_report("throughput", started, report)
-    print("\n" + json.dumps({k: v for k, v in report.items() if k != "measurements"}, indent=2))
-    print(f"\nwritten to {out.relative_to(REPO)}")
+    publish("throughput", started, report, hide={"measurements"})
     return 0 if summary.get("all_targets_met", False) else 1
 
 
