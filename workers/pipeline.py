@@ -26,9 +26,9 @@ from domain.events import (
     parse_event,
 )
 from domain.recurring import decide_invoice
-from storage.db import unit_of_work
+from storage.db import pipelined, unit_of_work
 from storage.repositories import api_keys, ledger
-from storage.repositories.event_log import LogRow, insert_rows
+from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
 from traaaction.logs import get_logger
 from workers import stripe_api
@@ -251,6 +251,14 @@ def _release(
     return rows
 
 
+def _log_and_commit(session: Session, row: LogRow) -> None:
+    """Insert the log row and commit, in one round trip (the unit of work's own commit then
+    finds the transaction ended and sends nothing)."""
+    with pipelined(session) as pg:
+        send_rows(pg, [row])
+        pg.commit()
+
+
 def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outcome:
     """Apply one delivery (the actor's kwargs, as the ingress queued them)."""
     context = current()
@@ -273,37 +281,46 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
         attempt=attempt,
     )
     handler = HANDLERS[type(event)]
+    keys = handler.keys(event)
     lookup = _checkout_lookup(event) if isinstance(event, CheckoutSessionCompleted) else None
     with unit_of_work(context.factory) as session:
-        new, state = ledger.begin_event(
-            session, ctx.workspace_id, ctx.event_id, ctx.event_type, handler.keys(event),
-            checkout=lookup,
-        )  # fmt: skip
-        if not new:
+        begun = ledger.begin_event(
+            session, ctx.workspace_id, ctx.event_id, ctx.event_type, keys, checkout=lookup
+        )
+        if not begun.new:
             # Applied before (a resend past the ingress' window, or a replay): nothing to do.
-            insert_rows(
-                session,
-                [LogRow("duplicate", workspace_id=ctx.workspace_id, endpoint_id=ctx.endpoint_id,
-                        stripe_event_id=ctx.event_id, event_type=ctx.event_type,
-                        livemode=ctx.livemode, attempt=attempt, reason="already_applied")],
-            )  # fmt: skip
+            row = LogRow(
+                "duplicate",
+                workspace_id=ctx.workspace_id,
+                endpoint_id=ctx.endpoint_id,
+                stripe_event_id=ctx.event_id,
+                event_type=ctx.event_type,
+                livemode=ctx.livemode,
+                attempt=attempt,
+                reason="already_applied",
+            )
+            _log_and_commit(session, row)
             outcome = Outcome("duplicate", "already_applied", ())
         else:
-            if state is not None:
-                decision, applied = _checkout(session, ctx, event, state)
+            if begun.state is not None:
+                decision, applied = _checkout(session, ctx, event, begun.state)
             else:
                 decision, applied = handler.run(session, ctx, event)
             row = _row(ctx, decision, applied, attempt)
-            # The event's log row, and the events parked for the first thing it unblocked, in
-            # one statement. Rows of released events follow this one, as they always have.
-            if applied.unblocked:
+            locked = {tuple(key.split(":", 1)) for key in keys}
+            if not begun.parked_waiting and all(u in locked for u in applied.unblocked):
+                # Nothing waits on what this event locked, so nothing it applied can release
+                # a parked event: the log row ends the transaction (the common case).
+                _log_and_commit(session, row)
+            elif applied.unblocked:
+                # The event's log row, and the events parked for the first thing it unblocked,
+                # in one statement. Rows of released events follow this one.
                 taken = ledger.log_and_take_parked(
                     session, row, ctx.workspace_id, *applied.unblocked[0]
                 )
+                insert_rows(session, _release(session, ctx, applied.unblocked, taken=taken))
             else:
                 insert_rows(session, [row])
-                taken = None
-            insert_rows(session, _release(session, ctx, applied.unblocked, taken=taken))
             outcome = Outcome(row.outcome, row.reason, row.commission_ids)
     bound.info(
         "event." + outcome.outcome, reason=outcome.reason, commissions=list(outcome.commission_ids)

@@ -152,6 +152,28 @@ class CheckoutState:
     subscription_ended_at: int | None
 
 
+_PARKED_WAITING = """
+SELECT EXISTS (
+    SELECT FROM parked_events
+    WHERE workspace_id = %(ws)s
+      AND (wait_for, wait_key) IN (SELECT * FROM unnest(%(kinds)s::text[], %(values)s::text[]))
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """What begin_event found."""
+
+    #: False: the event was applied before
+    new: bool
+    #: with `checkout`: what the checkout's decision reads
+    state: CheckoutState | None
+    #: whether parked events wait on any of the event's keys: when none does, nothing the event
+    #: applies can release one, and its transaction can end with its log row (see pipeline)
+    parked_waiting: bool
+
+
 def begin_event(
     session: Session,
     workspace_id: str,
@@ -160,33 +182,42 @@ def begin_event(
     keys: Iterable[str],
     *,
     checkout: CheckoutLookup | None = None,
-) -> tuple[bool, CheckoutState | None]:
-    """Lock the event's keys (`lock_keys`), then record that its effects are being committed:
-    False if it already was. With `checkout`, also read what a checkout's decision needs. One
-    round trip."""
+) -> Begun:
+    """Lock the event's keys (`lock_keys`), then record that its effects are being committed
+    (not new if it already was). With `checkout`, also read what a checkout's decision needs.
+
+    One round trip, the transaction's BEGIN included. The statements that must see what was
+    committed before the locks were granted (a subscription's end, parked events: both are
+    written under the same locks) run after the one that takes them: under READ COMMITTED a
+    statement's snapshot is taken when it starts, so the locking statement could miss them.
+    """
+    keys = sorted(set(keys))
     params: dict[str, Any] = {
         "ws": workspace_id,
         "event_id": event_id,
         "event_type": event_type,
         "keys": _lock_ids(workspace_id, keys),
     }
-    if checkout is None:
-        row = driver_connection(session).execute(_BEGIN_EVENT, params).fetchone()
-        return row is not None, None
-    click = checkout.click_id
-    params["click"] = click if click is not None and _CLICK_ID.match(click) else None
-    if checkout.subscription_id is None:
-        begun = driver_connection(session).execute(_BEGIN_CHECKOUT, params)
-        ended = None
-    else:
-        # The subscription's end is read in a statement of its own, after the locks: one that
-        # took them would read with a snapshot from before (READ COMMITTED), and could miss a
-        # deletion committed while it waited.
-        with pipelined(session) as pg:
+    kinds, values = zip(*(key.split(":", 1) for key in keys), strict=True) if keys else ((), ())
+    ended = None
+    with pipelined(session) as pg:
+        if checkout is None:
+            begun = pg.execute(_BEGIN_EVENT, params)
+        else:
+            click = checkout.click_id
+            params["click"] = click if click is not None and _CLICK_ID.match(click) else None
             begun = pg.execute(_BEGIN_CHECKOUT, params)
-            ended = pg.execute(
-                _SUBSCRIPTION_END, {"ws": workspace_id, "sub": checkout.subscription_id}
-            )
+            if checkout.subscription_id is not None:
+                ended = pg.execute(
+                    _SUBSCRIPTION_END, {"ws": workspace_id, "sub": checkout.subscription_id}
+                )
+        waiting = pg.execute(
+            _PARKED_WAITING, {"ws": workspace_id, "kinds": list(kinds), "values": list(values)}
+        )
+    waiting_row = waiting.fetchone()
+    parked_waiting = bool(waiting_row[0]) if waiting_row is not None else False
+    if checkout is None:
+        return Begun(begun.fetchone() is not None, None, parked_waiting)
     first = begun.fetchone()
     assert first is not None
     new, *referral = first
@@ -195,10 +226,7 @@ def begin_event(
         referral=_referral(tuple(referral)) if referral[0] is not None else None,
         subscription_ended_at=_ts(end[0]) if end is not None else None,
     )
-    return bool(new), state
-
-
-# --- loading ---------------------------------------------------------------------------
+    return Begun(bool(new), state, parked_waiting)
 
 
 def _referral(row: tuple[Any, ...] | None) -> Referral | None:
