@@ -428,3 +428,82 @@ class WorkspaceApiKey(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     last4: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _created_at()
+
+
+# --- Recovery (migration 0003): dead letters and retained payloads. ---
+
+DEAD_LETTER_STATUSES = ("open", "replayed", "discarded")
+
+
+class DeadLetter(Base):
+    """A delivery the workers gave up on, kept durably until an operator replays or discards it.
+
+    One row per (workspace, Stripe event): a replay that dead-letters again reopens the row
+    with its new error. Dramatiq's own dead-letter set in Redis forgets after 7 days and
+    cannot be searched by event; this table does both.
+    """
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        CheckConstraint(_in("status", DEAD_LETTER_STATUSES), name="status"),
+        CheckConstraint("attempts >= 1", name="attempts"),
+        CheckConstraint(
+            "status = 'open' OR status_changed_at IS NOT NULL", name="status_changed_at"
+        ),
+        CheckConstraint(
+            "status <> 'discarded' OR status_reason IS NOT NULL", name="discard_reason"
+        ),
+        UniqueConstraint("workspace_id", "stripe_event_id"),
+        Index(None, "status", "last_failed_at"),
+        Index(None, "workspace_id", "last_failed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: no foreign key: a dead letter outlives even its workspace's deletion (evidence kept)
+    workspace_id: Mapped[str] = mapped_column(Text, nullable=False)
+    endpoint_id: Mapped[str] = mapped_column(Text, nullable=False)
+    stripe_event_id: Mapped[str] = mapped_column(Text, nullable=False)
+    event_type: Mapped[str] = mapped_column(Text, nullable=False)
+    livemode: Mapped[bool | None] = mapped_column(Boolean)
+    actor_name: Mapped[str] = mapped_column(Text, nullable=False)
+    queue_name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Dramatiq's id of the message that was given up on
+    message_id: Mapped[str] = mapped_column(Text, nullable=False)
+    #: that Dramatiq message (options included) without its body, which is the next column
+    message: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    #: the raw, verified Stripe event as the ingress received it
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    error_class: Mapped[str] = mapped_column(Text, nullable=False)
+    error_message: Mapped[str] = mapped_column(Text, nullable=False)
+    #: the last frames of the final failure's traceback, secrets redacted
+    traceback: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="open")
+    #: why it was discarded, or how its replay ended (processed, skipped: reason, duplicate)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: times it was dead-lettered (a replay that fails again adds one)
+    times_dead_lettered: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class EventPayload(Base):
+    """The raw body of every applied event, kept PAYLOAD_RETENTION_DAYS for `events replay`
+    (and for operators to see what Stripe sent); pruned by the scheduler."""
+
+    __tablename__ = "event_payloads"
+    __table_args__ = (Index(None, "received_at"),)
+
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    stripe_event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(Text, nullable=False)
+    event_type: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

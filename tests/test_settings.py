@@ -57,6 +57,9 @@ def test_keys_parse_first_key_first(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT:"),
         ("WORKER_PROCESSES", "0", "WORKER_PROCESSES:"),
+        ("PAYLOAD_RETENTION_DAYS", "0", "PAYLOAD_RETENTION_DAYS:"),
+        ("EVENT_LOG_RETENTION_DAYS", "30", "EVENT_LOG_RETENTION_DAYS:"),
+        ("OPS_TOKEN", "short", "OPS_TOKEN: must be at least 32 characters"),
     ],
 )
 def test_a_malformed_variable_gives_one_line_naming_it(
@@ -68,6 +71,19 @@ def test_a_malformed_variable_gives_one_line_naming_it(
     message = str(raised.value)
     assert message.startswith(expected)
     assert "\n" not in message
+
+
+def test_an_ops_token_too_short_is_refused_without_being_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPS_TOKEN", "hunter2-is-not-a-token")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "hunter2" not in str(raised.value)
+    monkeypatch.setenv("OPS_TOKEN", "x" * 40)
+    token = load_settings().ops_token
+    assert token is not None
+    assert "x" * 40 not in repr(token)
 
 
 def test_a_config_error_never_echoes_key_material(monkeypatch: pytest.MonkeyPatch) -> None:

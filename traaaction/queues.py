@@ -38,6 +38,10 @@ ROUTES: dict[str, Route] = {
 EVENT_LOG_STREAM = f"{NAMESPACE}:eventlog"
 #: entries; approximate cap of that stream if the log writer is down (about 300 B each)
 EVENT_LOG_MAXLEN = 500_000
+#: a Redis stream of dead-lettered deliveries, each with its message and raw body, moved to
+#: PostgreSQL's dead_letters by the log writer. Never trimmed: an entry leaves it only once
+#: its row is committed (dead letters are rare; losing one would lose an event).
+DEAD_LETTER_STREAM = f"{NAMESPACE}:deadletters"
 #: seconds; how long an accepted (endpoint, event id) is remembered by the ingress. Stripe
 #: retries for 3 days; a day more covers clock skew and slow retries. Later resends are caught
 #: by the workers' record of applied events in PostgreSQL.

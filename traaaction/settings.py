@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.crypto import MasterKey, parse_master_keys
@@ -24,6 +24,10 @@ class LogFormat(StrEnum):
     AUTO = "auto"  # readable on a terminal, JSON otherwise
     JSON = "json"
     CONSOLE = "console"
+
+
+#: characters; an operator token shorter than this is refused at start-up
+MIN_OPS_TOKEN = 32
 
 
 class Settings(BaseSettings):
@@ -77,6 +81,30 @@ class Settings(BaseSettings):
     stripe_api_base: str = Field(
         default="https://api.stripe.com", validation_alias="STRIPE_API_BASE"
     )
+
+    #: days the raw body of an applied event is kept for `traaaction events replay`
+    payload_retention_days: int = Field(
+        default=30, ge=1, le=3650, validation_alias="PAYLOAD_RETENTION_DAYS"
+    )
+    #: days event-log rows (and the record of applied events) are kept; at least 31, as
+    #: `traaaction reconcile` looks back up to 30 days and relies on that record
+    event_log_retention_days: int = Field(
+        default=90, ge=31, le=3650, validation_alias="EVENT_LOG_RETENTION_DAYS"
+    )
+    #: the operator console's token (/ops); unset: the console is off
+    ops_token: SecretStr | None = Field(default=None, validation_alias="OPS_TOKEN")
+
+    @field_validator("ops_token", mode="before")
+    @classmethod
+    def _ops_token(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and len(value) < MIN_OPS_TOKEN:
+            # The message never repeats the value: it is a credential.
+            raise ValueError(
+                f"must be at least {MIN_OPS_TOKEN} characters (try `openssl rand -hex 32`)"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -149,6 +177,9 @@ _ALIASES = {
     "enqueue_timeout": "ENQUEUE_TIMEOUT",
     "endpoint_cache_ttl": "ENDPOINT_CACHE_TTL",
     "stripe_api_base": "STRIPE_API_BASE",
+    "payload_retention_days": "PAYLOAD_RETENTION_DAYS",
+    "event_log_retention_days": "EVENT_LOG_RETENTION_DAYS",
+    "ops_token": "OPS_TOKEN",
 }
 
 

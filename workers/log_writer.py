@@ -7,6 +7,11 @@ worker process runs one LogWriter thread, a consumer in the group `logwriter`: i
 between insert and acknowledge redelivers the entries; their stream ids are unique in the
 table (`source_id`), so no row is written twice. Entries a dead consumer left unacknowledged
 are claimed after `claim_idle_ms`.
+
+It also reads the dead-letter stream (workers/outcomes.py): each entry there becomes a
+`dead_letters` row and a `dead_lettered` log row, written in the same transaction as the
+batch. That stream is never trimmed, so a dead letter waits in Redis, however long
+PostgreSQL is away, until its row is committed.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import unit_of_work
+from storage.repositories import dead_letters
+from storage.repositories.dead_letters import DeadLetterRecord
 from storage.repositories.event_log import LogRow, insert_rows
 from traaaction.logs import get_logger
-from traaaction.queues import EVENT_LOG_STREAM
+from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM
 
 log = get_logger(__name__)
 
@@ -37,6 +44,9 @@ BLOCK_MS = 500
 CLAIM_IDLE_MS = 60_000
 
 Entry = tuple[bytes, dict[bytes, bytes]]
+#: the streams read, and the prefix of their entries' ids in source_id (two streams can hand
+#: out the same entry id)
+STREAMS = {EVENT_LOG_STREAM: "", DEAD_LETTER_STREAM: "dl:"}
 
 
 def _time(millis_or_seconds: Any) -> datetime | None:
@@ -98,6 +108,52 @@ def entry_to_row(entry_id: str, fields: dict[bytes, bytes]) -> LogRow | None:
     return None
 
 
+def entry_to_dead_letter(
+    entry_id: str, fields: dict[bytes, bytes]
+) -> tuple[LogRow, DeadLetterRecord] | None:
+    """One dead-letter stream entry as its log row and dead letter; None if unreadable."""
+    try:
+        record = orjson.loads(fields.get(b"r", b"{}"))
+        last = _time(record["at"])
+        first = _time(record.get("first_failed_at")) or last
+        if last is None or first is None:
+            raise ValueError("no failure time")
+        letter = DeadLetterRecord(
+            workspace_id=str(record["workspace_id"]),
+            endpoint_id=str(record["endpoint_id"]),
+            stripe_event_id=str(record["stripe_event_id"]),
+            event_type=str(record["event_type"]),
+            livemode=record.get("livemode"),
+            actor_name=str(record["actor_name"]),
+            queue_name=str(record["queue_name"]),
+            message_id=str(record["message_id"]),
+            message=dict(record["message"]),
+            body=str(record["body"]),
+            error_class=str(record["reason"]),
+            error_message=str(record.get("error_message", "")),
+            traceback=str(record.get("traceback", "")),
+            attempts=max(1, int(record.get("attempt") or 1)),
+            first_failed_at=first,
+            last_failed_at=last,
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    row = LogRow(
+        "dead_lettered",
+        workspace_id=letter.workspace_id,
+        endpoint_id=letter.endpoint_id,
+        stripe_event_id=letter.stripe_event_id,
+        event_type=letter.event_type,
+        livemode=letter.livemode,
+        reason=letter.error_class,
+        attempt=letter.attempts,
+        detail=record.get("detail"),
+        source_id=entry_id,
+        created_at=last,
+    )
+    return row, letter
+
+
 class LogWriter:
     def __init__(
         self,
@@ -122,42 +178,67 @@ class LogWriter:
     def _ensure_group(self) -> None:
         if self._group_ready:
             return
-        try:
-            self._client.xgroup_create(EVENT_LOG_STREAM, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        for stream in STREAMS:
+            try:
+                self._client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
         self._group_ready = True
 
-    def _read(self, block: bool) -> list[Entry]:
-        # Our own unacknowledged entries first (a previous insert failed), then new ones.
+    def _read(self, block: bool) -> list[tuple[str, Entry]]:
+        """(stream, entry) pairs: our own unacknowledged entries first (a previous write
+        failed), then new ones, then entries a dead consumer left behind."""
         for start, wait in (("0", None), (">", self._block_ms if block else None)):
             reply = cast(
                 list[tuple[bytes, list[Entry]]],
                 self._client.xreadgroup(
-                    GROUP, self._consumer, {EVENT_LOG_STREAM: start}, count=self._batch, block=wait
+                    GROUP,
+                    self._consumer,
+                    dict.fromkeys(STREAMS, start),
+                    count=self._batch,
+                    block=wait,
                 ),
             )
-            entries = reply[0][1] if reply else []
-            if entries:
-                return entries
-        claimed = self._client.xautoclaim(
-            EVENT_LOG_STREAM, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=self._batch
-        )
-        return cast(list[Entry], claimed[1])
+            found = [
+                (stream.decode(), entry) for stream, entries in reply or [] for entry in entries
+            ]
+            if found:
+                return found
+        claimed: list[tuple[str, Entry]] = []
+        for stream in STREAMS:
+            reply = self._client.xautoclaim(
+                stream, GROUP, self._consumer, self._claim_idle_ms, "0-0", count=self._batch
+            )
+            claimed += [(stream, entry) for entry in cast(list[Entry], reply[1])]
+        return claimed
 
-    def write(self, entries: Sequence[Entry]) -> int:
-        ids = [entry_id.decode() for entry_id, _ in entries]
-        rows = []
-        for entry_id, (_, fields) in zip(ids, entries, strict=True):
-            row = entry_to_row(entry_id, fields)
+    def write(self, entries: Sequence[tuple[str, Entry]]) -> int:
+        rows: list[LogRow] = []
+        letters: list[DeadLetterRecord] = []
+        done: dict[str, list[str]] = {}
+        for stream, (raw_id, fields) in entries:
+            entry_id = raw_id.decode()
+            done.setdefault(stream, []).append(entry_id)
+            source_id = STREAMS[stream] + entry_id
+            if stream == DEAD_LETTER_STREAM:
+                found = entry_to_dead_letter(source_id, fields)
+                if found is None:
+                    log.error("log_writer.unreadable_dead_letter", entry_id=entry_id)
+                    continue
+                rows.append(found[0])
+                letters.append(found[1])
+                continue
+            row = entry_to_row(source_id, fields)
             if row is None:
                 log.error("log_writer.unreadable_entry", entry_id=entry_id)
                 continue
             rows.append(row)
         with unit_of_work(self._factory) as session:
             insert_rows(session, rows)
-        self._client.xack(EVENT_LOG_STREAM, GROUP, *ids)
+            dead_letters.record(session, letters)
+        for stream, ids in done.items():
+            self._client.xack(stream, GROUP, *ids)
         return len(rows)
 
     def run_once(self, *, block: bool = True) -> int:

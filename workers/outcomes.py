@@ -1,9 +1,17 @@
-"""Failed attempts in the event log: `failed` (will retry) and `dead_lettered` (gave up).
+"""Failed attempts in the event log (`failed`, `dead_lettered`) and dead letters in PostgreSQL.
 
-A failed attempt rolled its transaction back, so its row cannot be written there: this
-middleware adds it to the event-log stream, which the log writer moves to PostgreSQL. It runs
-after Dramatiq's Retries middleware has decided, so it knows whether the message will be
-retried and how many attempts were made.
+A failed attempt rolled its transaction back, so nothing about it can be written there. The
+OutcomeLog middleware runs after Dramatiq's Retries middleware has decided whether the message
+will be retried, and hands the outcome to the log writer through Redis:
+
+- a failed attempt that will be retried: a `failed` record on the event-log stream;
+- a message given up on (retries exhausted, or a permanent failure): a record on the
+  dead-letter stream with everything needed to replay it (the message and its raw body, the
+  error and a traceback summary, attempts, first and last failure). The log writer turns it
+  into a `dead_letters` row and a `dead_lettered` log row in one transaction.
+
+FirstFailure stamps the time of a message's first failure into its options, which Dramatiq
+keeps across retries, so the dead letter can tell how long the event has been failing.
 """
 
 from __future__ import annotations
@@ -18,20 +26,40 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
 from traaaction.logs import redact
-from traaaction.queues import EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
+from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
 
-#: characters of an error message kept in the log row's detail
+#: characters of an error message kept in the log row's detail and the dead letter
 MAX_ERROR = 300
+#: characters of a traceback kept in a dead letter (its last frames: where it failed)
+MAX_TRACEBACK = 4_000
+FIRST_FAILED_AT = "first_failed_at"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _error_text(exception: BaseException) -> str:
+    return redact(" ".join(str(exception).split()))[:MAX_ERROR]
+
+
+def _traceback_summary(message: Any) -> str:
+    text = str(message.options.get("traceback") or "")
+    return redact(text[-MAX_TRACEBACK:])
 
 
 def failure_record(message: Any, exception: BaseException) -> tuple[str, bytes] | None:
-    """(outcome, record) for a failed attempt of one of our actors' messages."""
+    """(outcome, record) for a failed attempt of one of our actors' messages.
+
+    `failed`: an event-log record. `dead_lettered`: a dead-letter record (the log writer
+    derives the log row from it)."""
     kwargs = message.kwargs or {}
     if "event_id" not in kwargs:
         return None
     gave_up = bool(getattr(message, "failed", False))
-    text = redact(" ".join(str(exception).split()))[:MAX_ERROR]
-    record = {
+    now = _now_ms()
+    text = _error_text(exception)
+    record: dict[str, Any] = {
         "workspace_id": kwargs.get("workspace_id"),
         "endpoint_id": kwargs.get("endpoint_id"),
         "stripe_event_id": kwargs.get("event_id"),
@@ -40,9 +68,28 @@ def failure_record(message: Any, exception: BaseException) -> tuple[str, bytes] 
         "reason": type(exception).__name__,
         "attempt": int(message.options.get("retries", 1)),
         "detail": {"will_retry": not gave_up, "error": text},
-        "at": int(time.time() * 1000),
+        "at": now,
     }
-    return ("dead_lettered" if gave_up else "failed"), orjson.dumps(record)
+    if not gave_up:
+        return "failed", orjson.dumps(record)
+    replay = kwargs.get("replay")
+    if isinstance(replay, dict) and replay.get("dead_letter_id"):
+        record["detail"]["replay_of"] = replay["dead_letter_id"]
+    message_dict = message.asdict()
+    body = message_dict["kwargs"].get("body", "")
+    message_dict["kwargs"] = {k: v for k, v in message_dict["kwargs"].items() if k != "body"}
+    message_dict["options"] = {k: v for k, v in message_dict["options"].items() if k != "traceback"}
+    record.update(
+        actor_name=message.actor_name,
+        queue_name=message.queue_name,
+        message_id=message.message_id,
+        message=message_dict,
+        body=body,
+        error_message=text,
+        traceback=_traceback_summary(message),
+        first_failed_at=int(message.options.get(FIRST_FAILED_AT) or now),
+    )
+    return "dead_lettered", orjson.dumps(record)
 
 
 class OutcomeLog(Middleware):
@@ -61,14 +108,35 @@ class OutcomeLog(Middleware):
             return
         outcome, record = found
         client: redis.Redis = broker.client
-        client.xadd(
-            EVENT_LOG_STREAM,
-            {"o": outcome, "r": record},
-            maxlen=EVENT_LOG_MAXLEN,
-            approximate=True,
-        )
+        if outcome == "dead_lettered":
+            client.xadd(DEAD_LETTER_STREAM, {"o": outcome, "r": record})
+        else:
+            client.xadd(
+                EVENT_LOG_STREAM,
+                {"o": outcome, "r": record},
+                maxlen=EVENT_LOG_MAXLEN,
+                approximate=True,
+            )
+
+
+class FirstFailure(Middleware):
+    """Stamps a message's first failure time into its options (kept across retries)."""
+
+    def after_process_message(
+        self,
+        broker: Any,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is not None:
+            message.options.setdefault(FIRST_FAILED_AT, _now_ms())
 
 
 def install(broker: RedisBroker) -> None:
-    # Before Retries in the list: "after" hooks run in reverse, so this sees its decision.
+    # "after" hooks run in reverse order of the list. OutcomeLog goes before Retries, so it
+    # runs after Retries decided (retried or given up); FirstFailure goes last, so it runs
+    # before Retries re-enqueues the message with its options.
     broker.add_middleware(OutcomeLog(), before=Retries)
+    broker.add_middleware(FirstFailure())

@@ -8,7 +8,8 @@ any failure starts from a clean state and an event is never counted twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from domain.events import (
 )
 from domain.recurring import decide_invoice
 from storage.db import pipelined, unit_of_work
-from storage.repositories import api_keys, ledger
+from storage.repositories import api_keys, dead_letters, ledger
 from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
 from traaaction.logs import get_logger
@@ -70,9 +71,19 @@ def _checkout_lookup(event: CheckoutSessionCompleted) -> CheckoutLookup:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an event would do: the domain's decision, and the commands that apply it."""
+
+    decision: Decision
+    commands: list[Command]
+    #: the attribution the commands act for, when the loader found it (invoices)
+    attribution_id: str | None = None
+
+
 def _checkout(
     session: Session, ctx: EventContext, event: Any, state: CheckoutState | None = None
-) -> tuple[Decision, Applied]:
+) -> Plan:
     assert isinstance(event, CheckoutSessionCompleted)
     if state is None:
         lookup = _checkout_lookup(event)
@@ -91,7 +102,7 @@ def _checkout(
     decision = decide_checkout(
         event, state.referral, subscription_ended_at=state.subscription_ended_at
     )
-    return decision, ledger.apply(session, ctx, decision.commands)
+    return Plan(decision, list(decision.commands))
 
 
 def _invoice_keys(event: Any) -> list[str]:
@@ -103,16 +114,18 @@ def _invoice_keys(event: Any) -> list[str]:
     )
 
 
-def _invoice(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+def _invoice(
+    session: Session, ctx: EventContext, event: Any, state: CheckoutState | None = None
+) -> Plan:
     assert isinstance(event, InvoicePaid)
-    state = (
+    subscription = (
         ledger.load_subscription_state(session, ctx.workspace_id, event.subscription_id)
         if event.subscription_id
         else None
     )
-    decision = decide_invoice(event, state)
-    attribution = state.attribution_id if state is not None else None
-    return decision, ledger.apply(session, ctx, decision.commands, attribution_id=attribution)
+    decision = decide_invoice(event, subscription)
+    attribution = subscription.attribution_id if subscription is not None else None
+    return Plan(decision, list(decision.commands), attribution)
 
 
 def _refund_keys(event: Any) -> list[str]:
@@ -120,7 +133,9 @@ def _refund_keys(event: Any) -> list[str]:
     return _keys(("payment_intent", event.payment_intent_id), ("charge", event.charge_id))
 
 
-def _refund(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+def _refund(
+    session: Session, ctx: EventContext, event: Any, state: CheckoutState | None = None
+) -> Plan:
     assert isinstance(event, ChargeRefunded)
     linked = ledger.load_linked_commissions(
         session,
@@ -143,7 +158,7 @@ def _refund(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, 
                 for c in linked
             ]
     decision = decide_refund(event, linked)
-    return decision, ledger.apply(session, ctx, [*links, *decision.commands])
+    return Plan(decision, [*links, *decision.commands])
 
 
 def _ask_stripe_for_invoice(
@@ -166,17 +181,32 @@ def _deletion_keys(event: Any) -> list[str]:
     return _keys(("subscription", event.subscription_id))
 
 
-def _deletion(session: Session, ctx: EventContext, event: Any) -> tuple[Decision, Applied]:
+def _deletion(
+    session: Session, ctx: EventContext, event: Any, state: CheckoutState | None = None
+) -> Plan:
     assert isinstance(event, SubscriptionDeleted)
     pending = ledger.pending_of_subscription(session, ctx.workspace_id, event.subscription_id)
     decision = decide_deletion(event, pending)
-    return decision, ledger.apply(session, ctx, decision.commands)
+    return Plan(decision, list(decision.commands))
 
 
 @dataclass(frozen=True, slots=True)
 class Handler:
     keys: Callable[[Any], list[str]]
-    run: Callable[[Session, EventContext, Any], tuple[Decision, Applied]]
+    #: load what the decision needs (a checkout's state may come read already), decide
+    plan: Callable[[Session, EventContext, Any, CheckoutState | None], Plan]
+
+
+def _run(
+    session: Session,
+    ctx: EventContext,
+    event: Any,
+    handler: Handler,
+    state: CheckoutState | None = None,
+) -> tuple[Decision, Applied]:
+    plan = handler.plan(session, ctx, event, state)
+    applied = ledger.apply(session, ctx, plan.commands, attribution_id=plan.attribution_id)
+    return plan.decision, applied
 
 
 HANDLERS: Mapping[type, Handler] = {
@@ -242,7 +272,7 @@ def _release(
                 )
                 handler = HANDLERS[type(event)]
                 ledger.lock_keys(session, ctx.workspace_id, handler.keys(event))
-                decision, applied = handler.run(session, parked_ctx, event)
+                decision, applied = _run(session, parked_ctx, event, handler)
                 rows.append(
                     _row(parked_ctx, decision, applied, None, reason=f"released_by_{wait_for}")
                 )
@@ -259,20 +289,54 @@ def _log_and_commit(session: Session, row: LogRow) -> None:
         pg.commit()
 
 
-def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outcome:
-    """Apply one delivery (the actor's kwargs, as the ingress queued them)."""
-    context = current()
-    body: str = delivery["body"]
-    event: StripeEvent = parse_event(body)
-    ctx = EventContext(
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """How a delivery came back: from the dead letters, or by `events replay`.
+
+    Carried in the message's kwargs as {"dead_letter_id": ...} or {"force": true}.
+    """
+
+    #: the dead letter this replays: closed as replayed in the replay's own transaction
+    dead_letter_id: str | None = None
+    #: run the event even though it was applied before (after fixing a click, say): its
+    #: business keys keep what it already did from being done twice
+    force: bool = False
+
+    @classmethod
+    def of(cls, delivery: Mapping[str, Any]) -> Replay | None:
+        raw = delivery.get("replay")
+        if not isinstance(raw, Mapping):
+            return None
+        dead_letter_id = raw.get("dead_letter_id")
+        return cls(
+            dead_letter_id=str(dead_letter_id) if dead_letter_id else None,
+            force=raw.get("force") is True,
+        )
+
+    def detail(self) -> dict[str, Any]:
+        if self.dead_letter_id is not None:
+            return {"replay_of": self.dead_letter_id}
+        return {"replay": "forced" if self.force else "event"}
+
+
+def _context(delivery: Mapping[str, Any], event: StripeEvent, now: datetime) -> EventContext:
+    return EventContext(
         workspace_id=delivery["workspace_id"],
         endpoint_id=delivery["endpoint_id"],
         event_id=event.event_id,
         event_type=delivery["event_type"],
         livemode=event.livemode,
-        body=body,
-        now=context.clock(),
+        body=delivery["body"],
+        now=now,
     )
+
+
+def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outcome:
+    """Apply one delivery (the actor's kwargs, as the ingress queued them)."""
+    context = current()
+    event: StripeEvent = parse_event(delivery["body"])
+    ctx = _context(delivery, event, context.clock())
+    replay = Replay.of(delivery)
     bound = log.bind(
         event_id=ctx.event_id,
         event_type=ctx.event_type,
@@ -285,9 +349,10 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
     lookup = _checkout_lookup(event) if isinstance(event, CheckoutSessionCompleted) else None
     with unit_of_work(context.factory) as session:
         begun = ledger.begin_event(
-            session, ctx.workspace_id, ctx.event_id, ctx.event_type, keys, checkout=lookup
-        )
-        if not begun.new:
+            session, ctx.workspace_id, ctx.event_id, ctx.event_type, keys,
+            endpoint_id=ctx.endpoint_id, body=ctx.body, checkout=lookup,
+        )  # fmt: skip
+        if not begun.new and not (replay is not None and replay.force):
             # Applied before (a resend past the ingress' window, or a replay): nothing to do.
             row = LogRow(
                 "duplicate",
@@ -298,15 +363,19 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
                 livemode=ctx.livemode,
                 attempt=attempt,
                 reason="already_applied",
+                detail=replay.detail() if replay is not None else None,
             )
+            _close_dead_letter(session, replay, "duplicate", ctx.now)
             _log_and_commit(session, row)
             outcome = Outcome("duplicate", "already_applied", ())
         else:
-            if begun.state is not None:
-                decision, applied = _checkout(session, ctx, event, begun.state)
-            else:
-                decision, applied = handler.run(session, ctx, event)
+            decision, applied = _run(session, ctx, event, handler, begun.state)
             row = _row(ctx, decision, applied, attempt)
+            if replay is not None:
+                row = replace(row, detail=replay.detail())
+            _close_dead_letter(
+                session, replay, row.outcome + (f": {row.reason}" if row.reason else ""), ctx.now
+            )
             locked = {tuple(key.split(":", 1)) for key in keys}
             if not begun.parked_waiting and all(u in locked for u in applied.unblocked):
                 # Nothing waits on what this event locked, so nothing it applied can release
@@ -326,3 +395,40 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
         "event." + outcome.outcome, reason=outcome.reason, commissions=list(outcome.commission_ids)
     )
     return outcome
+
+
+def _close_dead_letter(
+    session: Session, replay: Replay | None, outcome: str, now: datetime
+) -> None:
+    if replay is not None and replay.dead_letter_id is not None:
+        dead_letters.mark_replayed(session, replay.dead_letter_id, outcome, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a delivery would do now (a dry run): nothing is written."""
+
+    #: planned (it would run) | duplicate (applied before: it would change nothing)
+    outcome: str
+    skip: str | None
+    commands: tuple[Command, ...]
+
+
+def preview(delivery: Mapping[str, Any]) -> Preview:
+    """Load and decide exactly as `process` would, in a transaction that writes nothing and is
+    rolled back. Parked events its effects would release are not previewed."""
+    context = current()
+    event: StripeEvent = parse_event(delivery["body"])
+    ctx = _context(delivery, event, context.clock())
+    replay = Replay.of(delivery)
+    handler = HANDLERS[type(event)]
+    with context.factory() as session:
+        try:
+            applied = ledger.was_applied(session, ctx.workspace_id, ctx.event_id)
+            if applied and not (replay is not None and replay.force):
+                return Preview("duplicate", None, ())
+            plan = handler.plan(session, ctx, event, None)
+        finally:
+            session.rollback()
+    skip = plan.decision.skip.value if plan.decision.skip is not None else None
+    return Preview("planned", skip, tuple(plan.commands))

@@ -1,4 +1,6 @@
-"""Periodic jobs: approve commissions whose holding period passed; prune what has expired.
+"""Periodic jobs: approve commissions whose holding period passed; prune what has expired
+(parked events past their 7 days; payloads, log rows and closed dead letters past their
+retention: storage/repositories/retention.py).
 
 `traaaction scheduler` runs this loop (the Procfile's `scheduler` process; `traaaction run`
 starts one too). Several may run: each tick takes a PostgreSQL advisory lock, so only one
@@ -16,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import unit_of_work
-from storage.repositories import commissions, ledger
+from storage.repositories import commissions, ledger, retention
+from storage.repositories.retention import Retention
 from traaaction.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,10 +36,18 @@ class TickResult:
     approved: int = 0
     #: parked events that waited their 7 days for an attribution or a sale in vain
     expired: int = 0
+    #: rows deleted per table by retention
+    pruned: dict[str, int] | None = None
 
 
-def tick(factory: sessionmaker[Session], *, now: datetime | None = None) -> TickResult:
-    """One round of every job, in one transaction, if no other scheduler is in its round."""
+def tick(
+    factory: sessionmaker[Session],
+    *,
+    now: datetime | None = None,
+    keep: Retention | None = None,
+) -> TickResult:
+    """One round of every job, if no other scheduler is in its round: approvals and parked
+    events in one transaction; then retention (`keep`), in batches of their own."""
     at = now or datetime.now(UTC)
     with unit_of_work(factory) as session:
         got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK}).scalar()
@@ -44,9 +55,10 @@ def tick(factory: sessionmaker[Session], *, now: datetime | None = None) -> Tick
             return TickResult(ran=False)
         approved = commissions.approve_due(session, now=at)
         expired = ledger.prune_parked(session, now=at)
-    if approved or expired:
-        log.info("scheduler.tick", approved=approved, parked_expired=expired)
-    return TickResult(ran=True, approved=approved, expired=expired)
+    pruned = retention.prune(factory, keep, now=at) if keep is not None else None
+    if approved or expired or (pruned and any(pruned.values())):
+        log.info("scheduler.tick", approved=approved, parked_expired=expired, pruned=pruned)
+    return TickResult(ran=True, approved=approved, expired=expired, pruned=pruned)
 
 
 def run_forever(
@@ -54,11 +66,12 @@ def run_forever(
     stop: threading.Event,
     *,
     interval: float = INTERVAL,
+    keep: Retention | None = None,
     on_tick: Callable[[TickResult], None] | None = None,
 ) -> None:
     while not stop.is_set():
         try:
-            result = tick(factory)
+            result = tick(factory, keep=keep)
             if on_tick is not None:
                 on_tick(result)
         except Exception as exc:  # keep ticking through a database outage

@@ -68,14 +68,23 @@ def _dt(seconds: int | None) -> datetime | None:
 # each of them server-side once it has run a few times on a connection.
 
 #: the event's advisory locks (its keys, sorted, taken in that order), then its record in
-#: applied_events; no row returned: it was applied before
+#: applied_events and, if that is new, its raw body in event_payloads; no row returned: it
+#: was applied before
 _BEGIN_EVENT = """
-INSERT INTO applied_events (workspace_id, stripe_event_id, event_type)
-SELECT %(ws)s, %(event_id)s, %(event_type)s
-FROM (SELECT count(pg_advisory_xact_lock(k)) AS n FROM unnest(%(keys)s::bigint[]) AS k) AS locked
-WHERE locked.n >= 0
-ON CONFLICT DO NOTHING
-RETURNING stripe_event_id
+WITH applied AS (
+    INSERT INTO applied_events (workspace_id, stripe_event_id, event_type)
+    SELECT %(ws)s, %(event_id)s, %(event_type)s
+    FROM (SELECT count(pg_advisory_xact_lock(k)) AS n FROM unnest(%(keys)s::bigint[]) AS k)
+        AS locked
+    WHERE locked.n >= 0
+    ON CONFLICT DO NOTHING
+    RETURNING stripe_event_id
+), kept AS (
+    INSERT INTO event_payloads (workspace_id, stripe_event_id, endpoint_id, event_type, body)
+    SELECT %(ws)s, stripe_event_id, %(endpoint_id)s, %(event_type)s, %(body)s FROM applied
+    ON CONFLICT DO NOTHING
+)
+SELECT stripe_event_id FROM applied
 """
 _LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"
 _REFERRAL = """
@@ -99,6 +108,10 @@ WITH applied AS (
     WHERE locked.n >= 0
     ON CONFLICT DO NOTHING
     RETURNING stripe_event_id
+), kept AS (
+    INSERT INTO event_payloads (workspace_id, stripe_event_id, endpoint_id, event_type, body)
+    SELECT %(ws)s, stripe_event_id, %(endpoint_id)s, %(event_type)s, %(body)s FROM applied
+    ON CONFLICT DO NOTHING
 )
 SELECT EXISTS (SELECT FROM applied), r.*
 FROM (SELECT) AS one
@@ -181,10 +194,13 @@ def begin_event(
     event_type: str,
     keys: Iterable[str],
     *,
+    endpoint_id: str,
+    body: str,
     checkout: CheckoutLookup | None = None,
 ) -> Begun:
     """Lock the event's keys (`lock_keys`), then record that its effects are being committed
-    (not new if it already was). With `checkout`, also read what a checkout's decision needs.
+    (not new if it already was) and keep its raw body (event_payloads, for `events replay`).
+    With `checkout`, also read what a checkout's decision needs.
 
     One round trip, the transaction's BEGIN included. The statements that must see what was
     committed before the locks were granted (a subscription's end, parked events: both are
@@ -197,6 +213,8 @@ def begin_event(
         "event_id": event_id,
         "event_type": event_type,
         "keys": _lock_ids(workspace_id, keys),
+        "endpoint_id": endpoint_id,
+        "body": body,
     }
     kinds, values = zip(*(key.split(":", 1) for key in keys), strict=True) if keys else ((), ())
     ended = None
@@ -227,6 +245,19 @@ def begin_event(
         subscription_ended_at=_ts(end[0]) if end is not None else None,
     )
     return Begun(bool(new), state, parked_waiting)
+
+
+def was_applied(session: Session, workspace_id: str, event_id: str) -> bool:
+    """Whether the event's effects were committed (read only: dry runs)."""
+    row = (
+        driver_connection(session)
+        .execute(
+            "SELECT FROM applied_events WHERE workspace_id = %(ws)s AND stripe_event_id = %(id)s",
+            {"ws": workspace_id, "id": event_id},
+        )
+        .fetchone()
+    )
+    return row is not None
 
 
 def _referral(row: tuple[Any, ...] | None) -> Referral | None:

@@ -95,7 +95,9 @@ def test_duplicate_ignored_and_rejected_records_become_log_rows(
 
 def test_an_entry_written_twice_makes_one_row(engine: Engine, redis_client: redis.Redis) -> None:
     add(redis_client, "duplicate", {"stripe_event_id": "evt_1", "workspace_id": "ws_1"})
-    entries = cast(list[Entry], redis_client.xrange(EVENT_LOG_STREAM))
+    entries = [
+        (EVENT_LOG_STREAM, e) for e in cast(list[Entry], redis_client.xrange(EVENT_LOG_STREAM))
+    ]
     log_writer = writer(engine, redis_client)
     log_writer.write(entries)
     log_writer.write(entries)  # as after a crash between INSERT and XACK

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import dramatiq
+import orjson
 import pytest
 import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage.db import make_engine, make_session_factory
-from storage.models import WebhookEventLog
+from storage.models import DeadLetter, WebhookEventLog
 from tests.ingress.conftest import log_records
 from tests.workers import stripe_events as ev
+from traaaction.queues import DEAD_LETTER_STREAM
 from workers import context
 from workers.actors._declare import declare
 from workers.broker import make_broker
@@ -39,10 +41,19 @@ def checkout_actor(
         broker.close()
 
 
+def dead_letter_records(client: redis.Redis) -> list[dict[str, Any]]:
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(DEAD_LETTER_STREAM))
+    return [orjson.loads(fields[b"r"]) for _, fields in entries]
+
+
 def wait_for_record(client: redis.Redis, outcome: str) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        found = log_records(client, outcome)
+        found = (
+            dead_letter_records(client)
+            if outcome == "dead_lettered"
+            else log_records(client, outcome)
+        )
         if found:
             return found[0]
         time.sleep(0.05)
@@ -62,15 +73,31 @@ def test_a_malformed_payload_is_dead_lettered_at_once_and_logged(
         assert (record["reason"], record["attempt"]) == ("EventParseError", 1)
         assert record["detail"]["will_retry"] is False
         assert record["stripe_event_id"] == kwargs["event_id"]
+        assert record["body"] == "{not json"
+        assert "body" not in record["message"]["kwargs"]
         LogWriter(redis_client, make_session_factory(engine)).drain()
         with Session(engine) as session:
             [row] = session.scalars(select(WebhookEventLog)).all()
+            [letter] = session.scalars(select(DeadLetter)).all()
         assert (row.outcome, row.reason, row.attempt, row.workspace_id) == (
             "dead_lettered",
             "EventParseError",
             1,
             "ws_x",
         )
+        # The dead letter, durable and complete enough to replay.
+        assert (letter.status, letter.error_class, letter.attempts) == (
+            "open",
+            "EventParseError",
+            1,
+        )
+        assert (letter.workspace_id, letter.stripe_event_id) == ("ws_x", kwargs["event_id"])
+        assert letter.body == "{not json"
+        assert letter.actor_name == "checkout_session_completed"
+        assert "EventParseError" in letter.traceback
+        assert letter.first_failed_at <= letter.last_failed_at
+        # Everything left Redis' dead-letter stream once its row was committed.
+        assert redis_client.xpending(DEAD_LETTER_STREAM, "logwriter")["pending"] == 0
     finally:
         engine.dispose()
 
