@@ -23,7 +23,21 @@ def make_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"application_name": application_name, "connect_timeout": 5},
+        connect_args={
+            "application_name": application_name,
+            "connect_timeout": 5,
+            # A worker whose host died holds its advisory locks until PostgreSQL notices the
+            # connection is gone: the server's TCP keepalives (set for this session) make
+            # that about a minute, not the kernel's two hours, so the event another worker
+            # picked up again is not blocked that long. The client's own keepalives notice a
+            # dead server as fast.
+            "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10"
+            " -c tcp_keepalives_count=3",
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
     )
     _ping_idle_connections(engine)
     return engine
