@@ -222,6 +222,9 @@ def base_env() -> dict[str, str]:
         "LOG_LEVEL",
         "LOG_FORMAT",
         "TRAAACTION_DATA_DIR",
+        "OPS_TOKEN",
+        "PAYLOAD_RETENTION_DAYS",
+        "EVENT_LOG_RETENTION_DAYS",
     }
     return {k: v for k, v in os.environ.items() if k.upper() not in drop}
 

@@ -14,12 +14,14 @@ import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from domain.programs import PercentReward, ProgramTerms
 from storage.db import make_engine, make_session_factory
 from storage.models import DeadLetter, WebhookEventLog
 from tests.ingress.conftest import log_records
 from tests.workers import stripe_events as ev
+from tests.workers.conftest import make_shop
 from traaaction.queues import DEAD_LETTER_STREAM
-from workers import context
+from workers import context, retry
 from workers.actors._declare import declare
 from workers.broker import make_broker
 from workers.log_writer import LogWriter
@@ -117,3 +119,90 @@ def test_a_transient_failure_is_logged_as_failed_and_will_retry(
         assert json.loads(body)["id"] == record["stripe_event_id"]
     finally:
         unreachable.dispose()
+
+
+class FlakyFactory:
+    """A session factory whose first `failures` sessions connect to a closed port (a real
+    OperationalError, as when PostgreSQL restarts), then the real database."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self._real = real
+        self._unreachable_engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+        self._unreachable = make_session_factory(self._unreachable_engine)
+        self.failures = failures
+        self.calls = 0
+
+    def __call__(self) -> Session:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return self._unreachable()
+        real: Session = self._real()
+        return real
+
+
+def wait_for(predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(
+    database_url: str, redis_client: redis.Redis, checkout_actor: dramatiq.Actor[..., None]
+) -> None:
+    engine = make_engine(database_url)
+    shop = make_shop(engine, ProgramTerms(PercentReward(1000)))
+    flaky = FlakyFactory(make_session_factory(engine), failures=1)
+    context.configure(context.WorkerContext(factory=cast(Any, flaky)))
+    writer = LogWriter(redis_client, make_session_factory(engine))
+    try:
+        checkout_actor.send(**ev.delivery(ev.checkout(session="cs_r", click=shop.click_id),
+                                          workspace_id=shop.workspace_id))  # fmt: skip
+        wait_for(lambda: len(shop.commissions()) == 1)
+        writer.drain()
+        # (The processed row is written with the commission; the failed one by the log writer.)
+        outcomes = sorted((r.attempt or 0, r.outcome) for r in shop.log())
+        assert outcomes == [(1, "failed"), (2, "processed")]
+        assert flaky.calls == 2
+    finally:
+        engine.dispose()
+
+
+def test_retries_exhausted_make_a_dead_letter_and_a_log_row_per_attempt(
+    database_url: str,
+    redis_client: redis.Redis,
+    checkout_actor: dramatiq.Actor[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two retries instead of fifteen (1-2 s, then 2-4 s), so the test ends in seconds.
+    monkeypatch.setattr(retry, "MAX_RETRIES", 2)
+    engine = make_engine(database_url)
+    shop = make_shop(engine, ProgramTerms(PercentReward(1000)))
+    flaky = FlakyFactory(make_session_factory(engine), failures=100)
+    context.configure(context.WorkerContext(factory=cast(Any, flaky)))
+    writer = LogWriter(redis_client, make_session_factory(engine))
+    body = ev.checkout(session="cs_x", click=shop.click_id)
+    try:
+        checkout_actor.send(**ev.delivery(body, workspace_id=shop.workspace_id))
+        wait_for(lambda: bool(dead_letter_records(redis_client)))
+        writer.drain()
+        assert [(r.outcome, r.attempt, r.reason) for r in shop.log()] == [
+            ("failed", 1, "OperationalError"),
+            ("failed", 2, "OperationalError"),
+            ("dead_lettered", 3, "OperationalError"),
+        ]
+        with Session(engine) as session:
+            [letter] = session.scalars(select(DeadLetter)).all()
+        assert (letter.status, letter.attempts, letter.error_class) == (
+            "open",
+            3,
+            "OperationalError",
+        )
+        assert letter.body == body
+        # At least the two backoffs (1 s and 2 s) between the first and the last failure.
+        assert (letter.last_failed_at - letter.first_failed_at).total_seconds() >= 3
+        assert shop.commissions() == []
+    finally:
+        engine.dispose()
