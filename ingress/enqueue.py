@@ -11,19 +11,34 @@ Concurrent requests are coalesced: while one script call is in flight, new items
 together in the next call, so a burst costs one Redis round trip per batch rather than per
 request. Each request's answer waits for Redis' reply to its own batch: no 200 before the
 message is in Redis.
+
+`delivery_item` builds the item of one delivery and `enqueue_sync` runs the same script without
+an event loop: `traaaction reconcile` queues the events it fetches from Stripe's API through
+them, so they are deduplicated against the webhooks and queued in exactly the same format.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import orjson
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from traaaction.queues import EVENT_LOG_MAXLEN, EVENT_LOG_STREAM, IDEMPOTENCY_TTL, NAMESPACE
+from ingress.envelope import Envelope
+from traaaction.queues import (
+    EVENT_LOG_MAXLEN,
+    EVENT_LOG_STREAM,
+    IDEMPOTENCY_TTL,
+    NAMESPACE,
+    ROUTES,
+    encode_message,
+    idempotency_key,
+)
 
 #: items per script call; bounds the script's run time (Redis is single-threaded)
 MAX_BATCH = 256
@@ -74,6 +89,72 @@ class Item:
     future: asyncio.Future[int] = field(init=False)
 
 
+def delivery_item(
+    endpoint_id: str, workspace_id: str, envelope: Envelope, body: bytes, received_ms: int
+) -> Item:
+    """The item of one delivery: its idempotency key, its event-log record and, for a handled
+    type, the Dramatiq message whose kwargs the actors receive (`body` as given, as text)."""
+    record = orjson.dumps(
+        {
+            "endpoint_id": endpoint_id,
+            "workspace_id": workspace_id,
+            "stripe_event_id": envelope.id,
+            "event_type": envelope.type,
+            "livemode": envelope.livemode,
+            "received_at": received_ms,
+        }
+    )
+    route = ROUTES.get(envelope.type)
+    if route is None:
+        return Item(idempotency_key(endpoint_id, envelope.id), "", "", b"", record)
+    kwargs = {
+        "endpoint_id": endpoint_id,
+        "workspace_id": workspace_id,
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "livemode": envelope.livemode,
+        "api_version": envelope.api_version,
+        "received_at": received_ms,
+        # The body exactly as received (valid UTF-8: it parsed).
+        "body": body.decode("utf-8"),
+    }
+    message_id, data = encode_message(route, kwargs, timestamp_ms=received_ms)
+    return Item(
+        idempotency_key(endpoint_id, envelope.id), route.queue_name, message_id, data, record
+    )
+
+
+def _script_args(batch: Sequence[Item], ttl: str) -> list[str | bytes]:
+    args: list[str | bytes] = [NAMESPACE, ttl, EVENT_LOG_STREAM, str(EVENT_LOG_MAXLEN)]
+    for item in batch:
+        args += [item.key, item.queue_name, item.redis_message_id, item.data, item.log_record]
+    return args
+
+
+def enqueue_sync(
+    client: redis.Redis,
+    items: Sequence[Item],
+    *,
+    ttl: int = IDEMPOTENCY_TTL,
+    max_batch: int = MAX_BATCH,
+) -> list[EnqueueOutcome]:
+    """Dedupe and enqueue without an event loop (operator commands): the same script and
+    arguments as the ingress, in batches of `max_batch`, each atomic. Redis errors propagate."""
+    script = client.register_script(_SCRIPT)
+    outcomes: list[EnqueueOutcome] = []
+    for start in range(0, len(items), max_batch):
+        batch = items[start : start + max_batch]
+        results = script(args=_script_args(batch, str(ttl)))
+        for item, new in zip(batch, results, strict=True):
+            if not int(new):
+                outcomes.append(EnqueueOutcome.DUPLICATE)
+            elif item.queue_name:
+                outcomes.append(EnqueueOutcome.QUEUED)
+            else:
+                outcomes.append(EnqueueOutcome.IGNORED)
+    return outcomes
+
+
 class Enqueuer:
     def __init__(
         self,
@@ -112,9 +193,7 @@ class Enqueuer:
             await self._send(batch)
 
     async def _send(self, batch: list[Item]) -> None:
-        args: list[str | bytes] = [NAMESPACE, self._ttl, EVENT_LOG_STREAM, str(EVENT_LOG_MAXLEN)]
-        for item in batch:
-            args += [item.key, item.queue_name, item.redis_message_id, item.data, item.log_record]
+        args = _script_args(batch, self._ttl)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:

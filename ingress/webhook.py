@@ -23,12 +23,11 @@ from typing import Any
 import orjson
 
 from ingress.directory import DirectoryUnavailable, EndpointDirectory, EndpointState
-from ingress.enqueue import EnqueueOutcome, Enqueuer, EnqueueUnavailable, Item
+from ingress.enqueue import EnqueueOutcome, Enqueuer, EnqueueUnavailable, delivery_item
 from ingress.envelope import EnvelopeError, parse_envelope
 from ingress.metrics import IngressMetrics
 from ingress.rejections import RejectionLog
 from ingress.signature import SignatureError, SignatureFailure, verify
-from traaaction.queues import ROUTES, encode_message, idempotency_key
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -167,41 +166,10 @@ class WebhookHandler:
             await _answer(send, 400, {"error": exc.failure.value})
             return f"rejected_{exc.failure.value}"
 
-        now = self._clock()
-        received_ms = int(now * 1000)
-        record = orjson.dumps(
-            {
-                "endpoint_id": endpoint_id,
-                "workspace_id": state.workspace_id,
-                "stripe_event_id": envelope.id,
-                "event_type": envelope.type,
-                "livemode": envelope.livemode,
-                "received_at": received_ms,
-            }
+        # The message carries the verified raw body, exactly as Stripe sent it.
+        item = delivery_item(
+            endpoint_id, state.workspace_id, envelope, body, int(self._clock() * 1000)
         )
-        route = ROUTES.get(envelope.type)
-        if route is not None:
-            kwargs = {
-                "endpoint_id": endpoint_id,
-                "workspace_id": state.workspace_id,
-                "event_id": envelope.id,
-                "event_type": envelope.type,
-                "livemode": envelope.livemode,
-                "api_version": envelope.api_version,
-                "received_at": received_ms,
-                # The verified raw body, exactly as Stripe sent it (valid UTF-8: it parsed).
-                "body": body.decode("utf-8"),
-            }
-            message_id, data = encode_message(route, kwargs, timestamp_ms=received_ms)
-            item = Item(
-                idempotency_key(endpoint_id, envelope.id),
-                route.queue_name,
-                message_id,
-                data,
-                record,
-            )
-        else:
-            item = Item(idempotency_key(endpoint_id, envelope.id), "", "", b"", record)
         try:
             result = await self._enqueuer.submit(item)
         except EnqueueUnavailable:

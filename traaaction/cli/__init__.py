@@ -17,7 +17,17 @@ from domain.errors import DomainError
 from storage.crypto import DecryptionError
 from storage.errors import StorageError
 from storage.schema import SchemaBehind
-from traaaction.cli import db, endpoints, keys, ledger, programs, service, workspaces
+from traaaction.cli import (
+    db,
+    dlq,
+    endpoints,
+    keys,
+    ledger,
+    programs,
+    reconcile,
+    service,
+    workspaces,
+)
 from traaaction.logs import redact
 from traaaction.settings import ConfigError
 
@@ -27,6 +37,8 @@ from traaaction.settings import ConfigError
 def cli() -> None:
     """Traaaction: Stripe webhooks in, affiliate commissions out."""
 
+
+ledger.events.add_command(dlq.events_replay_command())
 
 for command in (
     db.db,
@@ -38,6 +50,8 @@ for command in (
     programs.click_group,
     ledger.commissions,
     ledger.events,
+    dlq.dlq,
+    reconcile.reconcile,
     *service.COMMANDS,
 ):
     cli.add_command(command)

@@ -44,7 +44,8 @@ def workspace_set_stripe_key(workspace_id: str, as_json: bool) -> None:
     """Store the workspace's Stripe restricted API key, read from standard input.
 
     Optional. With it, a refund of a basil-shaped invoice (which names no payment intent) is
-    matched through Stripe's invoice payments. Read access to invoices is enough.
+    matched through Stripe's invoice payments, and `traaaction reconcile` can list missed
+    events. Read access to invoices and events is enough.
     """
     key = _read_key()
     with runtime() as rt:
