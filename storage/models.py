@@ -391,6 +391,8 @@ class WebhookEventLog(Base):
         Index(None, "workspace_id", "created_at"),
         Index(None, "workspace_id", "outcome", "created_at"),
         Index(None, "workspace_id", "stripe_event_id"),
+        # The operator console browses the whole log, newest first (migration 0003).
+        Index(None, "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

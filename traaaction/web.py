@@ -12,6 +12,8 @@ import argparse
 import gc
 import sys
 
+from pydantic import SecretStr
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from ingress.app import IngressOptions, create_app
@@ -35,6 +37,37 @@ def ingress_options(settings: Settings) -> IngressOptions:
         readiness_timeout=settings.readiness_timeout,
         enqueue_timeout=settings.enqueue_timeout,
         endpoint_cache_ttl=settings.endpoint_cache_ttl,
+    )
+
+
+def mount_console(
+    app: Starlette,
+    *,
+    token: SecretStr | None,
+    engine: Engine,
+    redis_url: str,
+    secret_box: SecretBox,
+    stripe_api_base: str,
+) -> None:
+    """The operator console at /ops when OPS_TOKEN is set; without it, /ops answers 404.
+
+    Only a small shim is loaded here: the console (Jinja2, its pages, the replay pipeline) is
+    imported and built at its first request, so the webhook route and the memory of a process
+    whose console is never opened are unchanged.
+    """
+    if token is None:
+        return
+    from traaaction.ops import ConsoleConfig, mount
+
+    mount(
+        app,
+        ConsoleConfig(
+            token=token,
+            engine=engine,
+            redis_url=redis_url,
+            secret_box=secret_box,
+            stripe_api_base=stripe_api_base,
+        ),
     )
 
 
@@ -76,11 +109,21 @@ def main(argv: list[str] | None = None) -> None:
         print(f"traaaction: error: {exc}", file=sys.stderr)
         sys.exit(1)
     configure_logging(settings.log_level, settings.log_format)
+    engine = make_engine(settings.database_url, application_name="traaaction-ingress")
+    secret_box = SecretBox(settings.master_keys)
     app = create_app(
-        engine=make_engine(settings.database_url, application_name="traaaction-ingress"),
+        engine=engine,
         redis_url=settings.redis_url,
-        secret_box=SecretBox(settings.master_keys),
+        secret_box=secret_box,
         options=ingress_options(settings),
+    )
+    mount_console(
+        app,
+        token=settings.ops_token,
+        engine=engine,
+        redis_url=settings.redis_url,
+        secret_box=secret_box,
+        stripe_api_base=settings.stripe_api_base,
     )
     run_app(app, host=args.host, port=args.port)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.db import driver_connection
@@ -113,3 +113,46 @@ def list_for_workspace(
     if outcome is not None:
         query = query.where(WebhookEventLog.outcome == outcome)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilters:
+    """Which event-log rows an operator means (the console's event log)."""
+
+    workspace_id: str | None = None
+    outcome: str | None = None
+    event_type: str | None = None
+    stripe_event_id: str | None = None
+    #: inclusive
+    since: datetime | None = None
+    #: exclusive
+    until: datetime | None = None
+
+
+def search(
+    session: Session,
+    filters: LogFilters,
+    *,
+    limit: int = 100,
+    before: tuple[datetime, int] | None = None,
+) -> list[WebhookEventLog]:
+    """Newest first; `before` (a row's created_at and id) continues after that row."""
+    query = select(WebhookEventLog)
+    if filters.workspace_id is not None:
+        query = query.where(WebhookEventLog.workspace_id == filters.workspace_id)
+    if filters.outcome is not None:
+        query = query.where(WebhookEventLog.outcome == filters.outcome)
+    if filters.event_type is not None:
+        query = query.where(WebhookEventLog.event_type == filters.event_type)
+    if filters.stripe_event_id is not None:
+        query = query.where(WebhookEventLog.stripe_event_id == filters.stripe_event_id)
+    if filters.since is not None:
+        query = query.where(WebhookEventLog.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(WebhookEventLog.created_at < filters.until)
+    if before is not None:
+        query = query.where(
+            tuple_(WebhookEventLog.created_at, WebhookEventLog.id) < tuple_(*before)
+        )
+    query = query.order_by(WebhookEventLog.created_at.desc(), WebhookEventLog.id.desc())
+    return list(session.scalars(query.limit(limit)))

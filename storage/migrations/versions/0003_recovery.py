@@ -110,11 +110,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("workspace_id", "stripe_event_id", name=op.f("pk_event_payloads")),
     )
     op.create_index(
+        op.f("ix_webhook_event_log_created_at_id"),
+        "webhook_event_log",
+        ["created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
         op.f("ix_event_payloads_received_at"), "event_payloads", ["received_at"], unique=False
     )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_webhook_event_log_created_at_id"), table_name="webhook_event_log")
     op.drop_index(op.f("ix_event_payloads_received_at"), table_name="event_payloads")
     op.drop_table("event_payloads")
     op.drop_index(op.f("ix_dead_letters_workspace_id_last_failed_at"), table_name="dead_letters")
