@@ -15,6 +15,8 @@ answers. Order of checks, each answered as early as possible:
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -28,6 +30,9 @@ from ingress.envelope import EnvelopeError, parse_envelope
 from ingress.metrics import IngressMetrics
 from ingress.rejections import RejectionLog
 from ingress.signature import SignatureError, SignatureFailure, verify
+from traaaction.logs import get_logger
+
+log = get_logger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -65,6 +70,17 @@ async def _answer(
     headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(data)), *(extra or ())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
+
+
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's X-Request-Id when it is a sane token, else a new random one."""
+    for key, value in scope["headers"]:
+        if key == b"x-request-id" and _REQUEST_ID.match(value):
+            return str(value.decode("ascii"))
+    return "req_" + os.urandom(12).hex()
 
 
 def _headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
@@ -119,11 +135,35 @@ class WebhookHandler:
             client=client[0] if client else None,
         )
 
+    async def _unavailable(
+        self,
+        send: Send,
+        scope: Scope,
+        reason: str,
+        *,
+        endpoint_id: str,
+        workspace_id: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """A 503 (Stripe retries it): the one answer of ours an operator must hear about. Its
+        log line and its X-Request-Id header carry the same id (the client's, if it sent one)."""
+        request_id = _request_id(scope)
+        log.warning(
+            "webhook.unavailable",
+            reason=reason,
+            request_id=request_id,
+            endpoint_id=endpoint_id,
+            workspace_id=workspace_id,
+            event_id=event_id,
+        )
+        extra = [*self._retry_after, (b"x-request-id", request_id.encode())]
+        await _answer(send, 503, {"error": "temporarily_unavailable"}, extra)
+
     async def _handle(self, endpoint_id: str, scope: Scope, receive: Receive, send: Send) -> str:
         try:
             state = await self._directory.get(endpoint_id)
         except DirectoryUnavailable:
-            await _answer(send, 503, {"error": "temporarily_unavailable"}, self._retry_after)
+            await self._unavailable(send, scope, "directory", endpoint_id=endpoint_id)
             return "unavailable_directory"
         if state is None or not state.enabled:
             # One answer for unknown and disabled: it tells a prober nothing.
@@ -173,7 +213,10 @@ class WebhookHandler:
         try:
             result = await self._enqueuer.submit(item)
         except EnqueueUnavailable:
-            await _answer(send, 503, {"error": "temporarily_unavailable"}, self._retry_after)
+            await self._unavailable(
+                send, scope, "queue", endpoint_id=endpoint_id,
+                workspace_id=state.workspace_id, event_id=envelope.id,
+            )  # fmt: skip
             return "unavailable_queue"
         await _answer(send, 200, {"received": True, "id": envelope.id, "status": result.value})
         return result.value

@@ -38,6 +38,27 @@ def _redact_processor(
     return event_dict
 
 
+def _brief(value: Any) -> Any:
+    """A Dramatiq message as its actor, ids and attempt: never its arguments (the payload)."""
+    if hasattr(value, "actor_name") and hasattr(value, "message_id") and hasattr(value, "kwargs"):
+        kwargs = value.kwargs or {}
+        return (
+            f"{value.actor_name}(message_id={value.message_id}, "
+            f"event_id={kwargs.get('event_id')}, endpoint_id={kwargs.get('endpoint_id')})"
+        )
+    return value
+
+
+class _NoPayloads(logging.Filter):
+    """Dramatiq logs a failed message with its arguments, which hold the whole Stripe event:
+    the record keeps the message's identity and loses the payload."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("dramatiq") and isinstance(record.args, tuple):
+            record.args = tuple(_brief(arg) for arg in record.args)
+        return True
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.AUTO) -> None:
     """Configure structlog and the standard library's logging (used by uvicorn, dramatiq)."""
     use_json = fmt is LogFormat.JSON or (fmt is LogFormat.AUTO and not sys.stderr.isatty())
@@ -68,6 +89,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.AUTO) -> N
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_NoPayloads())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -42,6 +42,8 @@ EVENT_LOG_MAXLEN = 500_000
 #: PostgreSQL's dead_letters by the log writer. Never trimmed: an entry leaves it only once
 #: its row is committed (dead letters are rare; losing one would lose an event).
 DEAD_LETTER_STREAM = f"{NAMESPACE}:deadletters"
+#: a Redis key: when a scheduler last finished a tick (Unix seconds), for the metrics
+SCHEDULER_LAST_TICK = f"{NAMESPACE}:scheduler:last_tick"
 #: seconds; how long an accepted (endpoint, event id) is remembered by the ingress. Stripe
 #: retries for 3 days; a day more covers clock skew and slow retries. Later resends are caught
 #: by the workers' record of applied events in PostgreSQL.

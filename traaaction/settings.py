@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         default="https://api.stripe.com", validation_alias="STRIPE_API_BASE"
     )
 
+    #: the workers' Prometheus metrics server (traaaction/worker_metrics.py); 0: none
+    worker_metrics_port: int = Field(
+        default=9191, ge=0, le=65535, validation_alias="WORKER_METRICS_PORT"
+    )
     #: days the raw body of an applied event is kept for `traaaction events replay`
     payload_retention_days: int = Field(
         default=30, ge=1, le=3650, validation_alias="PAYLOAD_RETENTION_DAYS"
@@ -177,6 +181,7 @@ _ALIASES = {
     "enqueue_timeout": "ENQUEUE_TIMEOUT",
     "endpoint_cache_ttl": "ENDPOINT_CACHE_TTL",
     "stripe_api_base": "STRIPE_API_BASE",
+    "worker_metrics_port": "WORKER_METRICS_PORT",
     "payload_retention_days": "PAYLOAD_RETENTION_DAYS",
     "event_log_retention_days": "EVENT_LOG_RETENTION_DAYS",
     "ops_token": "OPS_TOKEN",

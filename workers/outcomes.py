@@ -27,6 +27,7 @@ from dramatiq.middleware import Retries
 
 from traaaction.logs import redact
 from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
+from workers import metrics
 
 #: characters of an error message kept in the log row's detail and the dead letter
 MAX_ERROR = 300
@@ -107,6 +108,11 @@ class OutcomeLog(Middleware):
         if found is None:
             return
         outcome, record = found
+        metrics.observe_failure(
+            str(message.kwargs.get("event_type")),
+            type(exception).__name__,
+            gave_up=outcome == "dead_lettered",
+        )
         client: redis.Redis = broker.client
         if outcome == "dead_lettered":
             client.xadd(DEAD_LETTER_STREAM, {"o": outcome, "r": record})

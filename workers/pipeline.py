@@ -7,6 +7,7 @@ any failure starts from a clean state and an event is never counted twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -32,7 +33,7 @@ from storage.repositories import api_keys, dead_letters, ledger
 from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
 from traaaction.logs import get_logger
-from workers import stripe_api
+from workers import metrics, stripe_api
 from workers.context import current
 
 log = get_logger(__name__)
@@ -333,6 +334,7 @@ def _context(delivery: Mapping[str, Any], event: StripeEvent, now: datetime) -> 
 
 def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outcome:
     """Apply one delivery (the actor's kwargs, as the ingress queued them)."""
+    started = time.perf_counter()
     context = current()
     event: StripeEvent = parse_event(delivery["body"])
     ctx = _context(delivery, event, context.clock())
@@ -391,8 +393,20 @@ def process(delivery: Mapping[str, Any], *, attempt: int | None = None) -> Outco
             else:
                 insert_rows(session, [row])
             outcome = Outcome(row.outcome, row.reason, row.commission_ids)
+    metrics.observe_outcome(
+        ctx.event_type,
+        outcome.outcome,
+        outcome.reason,
+        # A replay's latency would count the days it spent as a dead letter: not observed.
+        received_at_ms=None if replay is not None else delivery.get("received_at"),
+        now_ms=int(time.time() * 1000),
+        processing=time.perf_counter() - started,
+    )
     bound.info(
-        "event." + outcome.outcome, reason=outcome.reason, commissions=list(outcome.commission_ids)
+        "event." + outcome.outcome,
+        outcome=outcome.outcome,
+        reason=outcome.reason,
+        commissions=list(outcome.commission_ids),
     )
     return outcome
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any, cast
@@ -20,7 +21,9 @@ from storage.models import DeadLetter, WebhookEventLog
 from tests.ingress.conftest import log_records
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop
+from traaaction.logs import configure_logging
 from traaaction.queues import DEAD_LETTER_STREAM
+from traaaction.settings import LogFormat
 from workers import context, retry
 from workers.actors._declare import declare
 from workers.broker import make_broker
@@ -206,3 +209,42 @@ def test_retries_exhausted_make_a_dead_letter_and_a_log_row_per_attempt(
         assert shop.commissions() == []
     finally:
         engine.dispose()
+
+
+def test_log_lines_carry_the_message_context_and_never_the_payload(
+    database_url: str,
+    redis_client: redis.Redis,
+    checkout_actor: dramatiq.Actor[..., None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine = make_engine(database_url)
+    shop = make_shop(engine, ProgramTerms(PercentReward(1000)))
+    context.configure(context.WorkerContext(factory=make_session_factory(engine)))
+    configure_logging("INFO", LogFormat.JSON)
+    marker = "cus_PAYLOAD_MARKER_7f3a"
+    try:
+        good = ev.delivery(ev.checkout(session="cs_log", click=shop.click_id, customer=marker),
+                           workspace_id=shop.workspace_id)  # fmt: skip
+        bad = ev.delivery(
+            ev.checkout(session="cs_log2", click=None), workspace_id=shop.workspace_id
+        )
+        bad["body"] = '{"broken": "' + marker + '"'
+        checkout_actor.send(**good)
+        checkout_actor.send(**bad)
+        wait_for(lambda: bool(dead_letter_records(redis_client)) and len(shop.commissions()) == 1)
+        time.sleep(0.2)  # the failure's log line follows the dead letter's record
+        err = capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers.clear()
+        engine.dispose()
+    lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+    [processed] = [x for x in lines if x["event"] == "event.processed"]
+    assert processed["actor"] == "checkout_session_completed"
+    assert (processed["event_id"], processed["attempt"]) == (good["event_id"], 1)
+    assert processed["workspace_id"] == shop.workspace_id
+    assert processed["outcome"] == "processed"
+    assert processed["message_id"]
+    [failure] = [x for x in lines if "Failed to process message" in x["event"]]
+    assert bad["event_id"] in failure["event"]
+    # Neither the event's contents nor the broken body reach a log line.
+    assert marker not in err

@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,11 @@ from traaaction.cli.endpoints import WEBHOOK_PATH
 from traaaction.logs import get_logger
 from traaaction.processes import ProcessGroup
 from traaaction.runtime import Runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from workers.scheduler import TickResult
 
 log = get_logger(__name__)
 
@@ -31,7 +37,7 @@ _port = click.option("--port", default=8000, show_default=True, type=click.IntRa
 def serve(host: str, port: int) -> None:
     """Run the ingress (HTTP) after applying pending migrations."""
     from ingress.app import create_app
-    from traaaction.web import ingress_options, run_app
+    from traaaction.web import ingress_options, mount_console, run_app
 
     current = settings(service=True)
     with Runtime(current, application_name="traaaction-ingress") as rt:
@@ -50,20 +56,48 @@ def serve(host: str, port: int) -> None:
             secret_box=rt.secret_box,
             options=ingress_options(current),
         )
+        mount_console(
+            app,
+            token=current.ops_token,
+            engine=rt.engine,
+            redis_url=rt.redis_url,
+            secret_box=rt.secret_box,
+            stripe_api_base=current.stripe_api_base,
+        )
         run_app(app, host=host, port=port)
 
 
 @click.command("worker")
 def worker() -> None:
     """Run the Dramatiq workers (processes and threads from WORKER_PROCESSES/WORKER_THREADS)."""
+    import tempfile
+
     current = settings(service=True)
-    with Runtime(current, application_name="traaaction-worker") as rt:
+    with (
+        Runtime(current, application_name="traaaction-worker") as rt,
+        tempfile.TemporaryDirectory(prefix="traaaction-metrics-") as metrics_dir,
+    ):
         rt.ensure_schema()
         # Dramatiq's consumers poll an idle queue with a backoff up to this many ms (default
         # 1000): 100 keeps a commission within the promised second of its webhook.
-        env = {**os.environ, **rt.child_environment(), "dramatiq_worker_timeout": "100"}
+        env = {
+            **os.environ,
+            **rt.child_environment(),
+            "dramatiq_worker_timeout": "100",
+            # Every worker process keeps its metrics' values in files here; the metrics server
+            # adds them up (workers/metrics.py). Fresh at each start, removed at exit.
+            "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        }
         group = ProcessGroup(env)
         group.install_signal_handlers()
+        if current.worker_metrics_port:
+            group.start(
+                "metrics",
+                [
+                    sys.executable, "-m", "traaaction.worker_metrics",
+                    "--port", str(current.worker_metrics_port),
+                ],
+            )  # fmt: skip
         group.start(
             "dramatiq",
             [
@@ -137,10 +171,11 @@ def _banner(base_url: str, rt: Runtime) -> str:
 
 @click.command("scheduler")
 def scheduler() -> None:
-    """Run the periodic jobs (approvals after the holding period) until stopped."""
+    """Run the periodic jobs (approvals after the holding period, retention) until stopped."""
     import signal
     import threading
 
+    from storage.repositories.retention import Retention
     from workers.scheduler import run_forever
 
     current = settings(service=True)
@@ -150,8 +185,28 @@ def scheduler() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         log.info("scheduler.started")
-        run_forever(rt.session_factory, stop)
+        keep = Retention(
+            payload_days=current.payload_retention_days, log_days=current.event_log_retention_days
+        )
+        run_forever(rt.session_factory, stop, keep=keep, on_tick=_heartbeat(rt.redis_url))
         log.info("scheduler.stopped")
+
+
+def _heartbeat(redis_url: str) -> Callable[[TickResult], None]:
+    """After each tick, tell Redis when (the workers' metrics export it for an alert)."""
+    import redis
+
+    from traaaction.queues import SCHEDULER_LAST_TICK
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+
+    def beat(result: TickResult) -> None:
+        try:
+            client.set(SCHEDULER_LAST_TICK, int(time.time()))
+        except redis.RedisError as exc:
+            log.warning("scheduler.heartbeat_failed", error=type(exc).__name__)
+
+    return beat
 
 
 COMMANDS = (serve, worker, scheduler, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
+import structlog
 from dramatiq.middleware import CurrentMessage
 
 from traaaction.queues import ROUTES
@@ -23,7 +24,18 @@ def declare(event_type: str) -> dramatiq.Actor[..., None]:
     route = ROUTES[event_type]
 
     def run(**delivery: Any) -> None:
-        process(delivery, attempt=current_attempt())
+        message = CurrentMessage.get_current_message()
+        attempt = current_attempt()
+        # Every log line while this message runs (ours, the libraries') carries these.
+        with structlog.contextvars.bound_contextvars(
+            actor=route.actor_name,
+            message_id=message.message_id if message is not None else None,
+            event_id=delivery.get("event_id"),
+            endpoint_id=delivery.get("endpoint_id"),
+            workspace_id=delivery.get("workspace_id"),
+            attempt=attempt,
+        ):
+            process(delivery, attempt=attempt)
 
     run.__name__ = route.actor_name
     run.__doc__ = f"Apply a verified {event_type} delivery (see docs/commissions.md)."
