@@ -82,6 +82,8 @@ class Settings(BaseSettings):
         default="https://api.stripe.com", validation_alias="STRIPE_API_BASE"
     )
 
+    #: processes of the web tier under one `traaaction serve` (uvicorn workers on one socket)
+    web_concurrency: int = Field(default=1, ge=1, le=64, validation_alias="WEB_CONCURRENCY")
     #: the workers' Prometheus metrics server (traaaction/worker_metrics.py); 0: none
     worker_metrics_port: int = Field(
         default=9191, ge=0, le=65535, validation_alias="WORKER_METRICS_PORT"
@@ -181,6 +183,7 @@ _ALIASES = {
     "enqueue_timeout": "ENQUEUE_TIMEOUT",
     "endpoint_cache_ttl": "ENDPOINT_CACHE_TTL",
     "stripe_api_base": "STRIPE_API_BASE",
+    "web_concurrency": "WEB_CONCURRENCY",
     "worker_metrics_port": "WORKER_METRICS_PORT",
     "payload_retention_days": "PAYLOAD_RETENTION_DAYS",
     "event_log_retention_days": "EVENT_LOG_RETENTION_DAYS",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -71,34 +72,37 @@ def mount_console(
     )
 
 
-def run_app(app: Starlette, *, host: str, port: int) -> None:
-    """Serve with the settings every web process uses (and bench/baselines.py mirrors)."""
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
+def _config_options(host: str, port: int) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
         # No WebSocket route here: "auto" would import a WebSocket library for nothing.
-        ws="none",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
-    )
+        "ws": "none",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN,
+    }
+
+
+def _freeze() -> None:
     # Everything loaded by now (modules, the app) lives as long as the process: frozen, it is
     # left out of the collector's full passes, which would otherwise walk hundreds of
     # thousands of objects and stall every request in flight for tens of milliseconds.
     gc.collect()
     gc.freeze()
+
+
+def run_app(app: Starlette, *, host: str, port: int) -> None:
+    """Serve with the settings every web process uses (and bench/baselines.py mirrors)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, **_config_options(host, port))
+    _freeze()
     uvicorn.Server(config).run()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m traaaction.web")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args(argv)
+def _settings() -> Settings:
     try:
         settings = load_settings()
         if settings.database_url is None or settings.redis_url is None:
@@ -108,7 +112,17 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"traaaction: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    return settings
+
+
+def build_app() -> Starlette:
+    """The web process's application, from the environment (also uvicorn's factory for each
+    of its WEB_CONCURRENCY worker processes)."""
+    settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    assert settings.master_keys is not None
     engine = make_engine(settings.database_url, application_name="traaaction-ingress")
     secret_box = SecretBox(settings.master_keys)
     app = create_app(
@@ -125,7 +139,35 @@ def main(argv: list[str] | None = None) -> None:
         secret_box=secret_box,
         stripe_api_base=settings.stripe_api_base,
     )
-    run_app(app, host=args.host, port=args.port)
+    return app
+
+
+def _build_frozen_app() -> Starlette:
+    app = build_app()
+    _freeze()
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m traaaction.web")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    concurrency = _settings().web_concurrency
+    if concurrency == 1:
+        run_app(build_app(), host=args.host, port=args.port)
+        return
+    import uvicorn
+
+    # Several processes on one socket: uvicorn's supervisor starts WEB_CONCURRENCY workers,
+    # each building the app itself (a fresh interpreter: nothing shared but the socket),
+    # restarts any that dies, and passes SIGTERM on for a graceful stop.
+    uvicorn.run(
+        "traaaction.web:_build_frozen_app",
+        factory=True,
+        workers=concurrency,
+        **_config_options(args.host, args.port),
+    )
 
 
 if __name__ == "__main__":
