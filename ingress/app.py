@@ -122,7 +122,9 @@ def create_app(
         Route(
             "/readyz",
             readiness_endpoint(
-                {"postgres": check_postgres, "redis": check_redis}, opts.readiness_timeout
+                {"postgres": check_postgres, "redis": check_redis},
+                opts.readiness_timeout,
+                required=frozenset({"redis"}),
             ),
             methods=["GET"],
         ),
