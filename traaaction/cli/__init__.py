@@ -24,7 +24,9 @@ from traaaction.cli import (
     keys,
     ledger,
     programs,
+    quickstart,
     reconcile,
+    send_test_event,
     service,
     workspaces,
 )
@@ -52,6 +54,8 @@ for command in (
     ledger.events,
     dlq.dlq,
     reconcile.reconcile,
+    quickstart.quickstart,
+    send_test_event.send_test_event,
     *service.COMMANDS,
 ):
     cli.add_command(command)
