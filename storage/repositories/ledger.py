@@ -8,7 +8,6 @@ never interleave: one of them always sees the other's effects.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,12 +42,12 @@ from storage.models import (
     Program,
     SubscriptionEnd,
 )
-from storage.repositories import event_log
+from storage.repositories import clicks, event_log
 from storage.repositories.event_log import LogRow
 from storage.repositories.programs import make_terms, terms_of
 
 #: the shape of click ids this service makes (storage.ids): anything else is unknown at once
-_CLICK_ID = re.compile(r"^clk_[a-z2-7]{26}$")
+_CLICK_ID = clicks.CLICK_ID
 #: how long an event waiting for its attribution or sale is kept (at least Stripe's 3 days)
 PARK_FOR = timedelta(days=7)
 _UNPAID = ("PENDING", "APPROVED")

@@ -75,6 +75,14 @@ def test_a_partner_joins_a_program_and_gets_clicks_of_its_workspace(cli: Recordi
     assert human.endswith(" created (use it as metadata.tracClickId)\n")
     assert click["id"] not in human  # a new click each time
 
+    # A click the tracking redirect made, recorded late, keeps its id; a malformed one is refused.
+    late = "clk_" + "q" * 26
+    recorded = cli.json("click", "create", "--partner", partner["id"], "--id", late)
+    assert recorded["id"] == late
+    refused = cli("click", "create", "--partner", partner["id"], "--id", "clk_NOPE")
+    assert refused.code == 1
+    assert "clk_ + 26 base32 characters" in refused.stderr
+
 
 def test_partner_create_refuses_a_program_of_another_workspace_or_an_unknown_one(
     cli: RecordingCli,

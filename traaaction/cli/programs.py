@@ -124,10 +124,15 @@ def click_group() -> None:
 
 @click_group.command("create")
 @click.option("--partner", "partner_id", required=True, help="Partner id (prt_...).")
+@click.option(
+    "--id",
+    "click_id",
+    help="The click's id, when the tracking redirect already made it (a click recorded late).",
+)
 @json_option
-def click_create(partner_id: str, as_json: bool) -> None:
+def click_create(partner_id: str, click_id: str | None, as_json: bool) -> None:
     """Record a click; its id is the tracClickId to put in checkout metadata."""
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
-        row = clicks.create(session, partner_id=partner_id)
+        row = clicks.create(session, partner_id=partner_id, click_id=click_id)
         data = {"id": row.id, "partner_id": row.partner_id, "workspace_id": row.workspace_id}
     emit(as_json, data, f"click {data['id']} created (use it as metadata.tracClickId)")
