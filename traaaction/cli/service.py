@@ -162,9 +162,10 @@ def _banner(base_url: str, rt: Runtime) -> str:
             f"  readiness:    {base_url}/readyz",
             f"  data:         {where}",
             "Next, in another terminal:",
-            "  traaaction workspace create --name 'My shop'",
-            "  traaaction endpoint create --workspace ws_...   # prints the URL for Stripe",
-            "  traaaction endpoint add-secret ep_... < whsec.txt  # Stripe's signing secret",
+            "  traaaction quickstart         # a workspace, program, partner, click, endpoint",
+            "  traaaction send-test-event ...  # the command quickstart prints: a commission",
+            "For Stripe: `traaaction endpoint create --workspace WS` prints the URL to register,",
+            "and `traaaction endpoint add-secret EP` takes Stripe's signing secret on stdin.",
         ]
     )
 
