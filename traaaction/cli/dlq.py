@@ -191,11 +191,37 @@ def _result_line(r: dict[str, Any]) -> str:
         head += "  commissions " + ", ".join(r["commission_ids"])
     if r["error"]:
         head += f"  {r['error']}"
-    lines = [head]
-    for command in r["planned"]:
-        fields = ", ".join(f"{k}={v}" for k, v in command.items() if k != "command")
-        lines.append(f"  would {command['command']}({fields})")
-    return "\n".join(lines)
+    return "\n".join([head, *(f"  would {_planned_line(c)}" for c in r["planned"])])
+
+
+def _planned_line(c: dict[str, Any]) -> str:
+    """One command the rules decided, for people (--json has every field)."""
+    name = c["command"]
+    if name == "CreateAttribution":
+        referral, links = c["referral"], c["links"]
+        return (
+            f"attribute checkout {links['checkout_session_id']} to click {referral['click_id']}"
+            f" (partner {referral['partner_id']}, program {referral['program_id']})"
+        )
+    if name == "CreateCommission":
+        month = f" month {c['month']}" if c["month"] else ""
+        canceled = f", CANCELED ({c['canceled_reason']})" if c["canceled_reason"] else ""
+        return (
+            f"create a {c['kind']}{month} commission of {c['amount']} {c['currency']}"
+            f" on a sale of {c['sale_amount']} {c['sale_currency']}{canceled}"
+        )
+    if name == "CancelCommission":
+        return f"cancel {c['commission_id']} ({c['reason']})"
+    if name == "ReduceCommission":
+        return f"reduce {c['commission_id']} to {c['amount']}"
+    if name == "CreateClawback":
+        return f"claw back {c['amount']} of {c['reverses_commission_id']}"
+    if name == "Park":
+        return f"wait (up to 7 days) for {c['wait_for']} {c['key']}"
+    scalars = ", ".join(
+        f"{k}={v}" for k, v in c.items() if k != "command" and not isinstance(v, dict | list)
+    )
+    return f"{name}({scalars})"
 
 
 @dlq.command("replay")
