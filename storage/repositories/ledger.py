@@ -69,7 +69,7 @@ def _dt(seconds: int | None) -> datetime | None:
 #: the event's advisory locks (its keys, sorted, taken in that order), then its record in
 #: applied_events and, if that is new, its raw body in event_payloads; no row returned: it
 #: was applied before
-_BEGIN_EVENT = """
+_APPLY_ONCE = """
 WITH applied AS (
     INSERT INTO applied_events (workspace_id, stripe_event_id, event_type)
     SELECT %(ws)s, %(event_id)s, %(event_type)s
@@ -83,8 +83,9 @@ WITH applied AS (
     SELECT %(ws)s, stripe_event_id, %(endpoint_id)s, %(event_type)s, %(body)s FROM applied
     ON CONFLICT DO NOTHING
 )
-SELECT stripe_event_id FROM applied
 """
+_NEW = "SELECT stripe_event_id FROM applied"
+_BEGIN_EVENT = _APPLY_ONCE + _NEW
 _LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"
 _REFERRAL = """
 SELECT c.id, p.id, g.id, g.reward_kind, g.percent_bps, g.flat_amount, g.currency,
@@ -98,20 +99,7 @@ WHERE c.workspace_id = %(ws)s AND c.id = %(click)s
 #: columns (NULLs: no such click). The referral is not among what the locks protect (events
 #: never change clicks, partners or programs): reading it with the statement's snapshot, taken
 #: before the locks, is as good as after.
-_BEGIN_CHECKOUT = """
-WITH applied AS (
-    INSERT INTO applied_events (workspace_id, stripe_event_id, event_type)
-    SELECT %(ws)s, %(event_id)s, %(event_type)s
-    FROM (SELECT count(pg_advisory_xact_lock(k)) AS n FROM unnest(%(keys)s::bigint[]) AS k)
-        AS locked
-    WHERE locked.n >= 0
-    ON CONFLICT DO NOTHING
-    RETURNING stripe_event_id
-), kept AS (
-    INSERT INTO event_payloads (workspace_id, stripe_event_id, endpoint_id, event_type, body)
-    SELECT %(ws)s, stripe_event_id, %(endpoint_id)s, %(event_type)s, %(body)s FROM applied
-    ON CONFLICT DO NOTHING
-)
+_NEW_AND_REFERRAL = """
 SELECT EXISTS (SELECT FROM applied), r.*
 FROM (SELECT) AS one
 LEFT JOIN (
@@ -123,6 +111,7 @@ LEFT JOIN (
     WHERE c.workspace_id = %(ws)s AND c.id = %(click)s
 ) AS r ON true
 """
+_BEGIN_CHECKOUT = _APPLY_ONCE + _NEW_AND_REFERRAL
 _SUBSCRIPTION_END = """
 SELECT ended_at FROM subscription_ends WHERE workspace_id = %(ws)s AND subscription_id = %(sub)s
 """
