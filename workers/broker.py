@@ -58,6 +58,24 @@ in Dramatiq), a blocked Redis. A Redis outage silences everyone: consumers recon
 (dramatiq_restart_delay) once Redis is back, and a process that lost Redis passes no verdict
 until it has been back for HEARTBEAT_TIMEOUT_MS, so an outage alone never requeues a live
 process' messages.
+
+Redis going away under a live process. Dramatiq leaves two ways to lose an accepted event
+there, both shown by tests/faults/test_redis_restart.py and closed by `Broker`:
+
+- a consumer thread that loses Redis drops the delayed messages it holds in memory (retries
+  fetched from a delay queue, waiting for their backoff) and starts again 3 s later; their ids
+  stay in this process' ack set, and since the process lives on, maintenance never requeues
+  them: they would wait until the process stops. So each time a consumer of a delay queue is
+  made (at boot, and after each such error), `Broker.consume` first puts the ids of this
+  process' ack set of that queue back at its head. None of them is held then: only that
+  queue's consumer thread holds or acks them, and it is making a new consumer.
+- a failed attempt whose retry cannot be enqueued (Redis unreachable) is acknowledged anyway
+  once Redis is back (Dramatiq logs the failed enqueue and moves on). `Broker.enqueue` makes a
+  retry wait for Redis instead, in the worker thread, as Dramatiq's own ack does
+  (workers/outcomes.py's `until_written`); the other enqueue, a delayed message moved to its
+  queue by the consumer thread, raises Dramatiq's ConnectionClosed, so that the thread takes
+  it as the connection error it is (the first point) rather than as an unexpected one (whose
+  handling tries to requeue the delayed messages with Redis away, and kills the thread).
 """
 
 from __future__ import annotations
@@ -67,14 +85,17 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq import Middleware
+from dramatiq import Message, Middleware
+from dramatiq.broker import Consumer
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage
 
 from traaaction.logs import get_logger
 from traaaction.queues import NAMESPACE, ROUTES
 from workers import outcomes
+from workers.outcomes import REDIS_DOWN, until_written
 
 log = get_logger(__name__)
 
@@ -219,8 +240,54 @@ class Maintenance(Middleware):
                 return
 
 
+# KEYS: this process' ack set of a queue, the queue, its messages. The ids of the ack set that
+# still have their message go back to the head of the queue; the ack set is emptied.
+_REQUEUE_OWN = """
+local requeued = 0
+for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  if redis.call("HEXISTS", KEYS[3], id) == 1 then
+    redis.call("LPUSH", KEYS[2], id)
+    requeued = requeued + 1
+  end
+end
+redis.call("DEL", KEYS[1])
+return requeued
+"""
+
+
+class Broker(RedisBroker):
+    """Dramatiq's Redis broker, losing nothing when Redis goes away under a live process
+    (see "Redis going away" above)."""
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        if queue_name.endswith(".DQ"):
+            self._requeue_own(queue_name)
+        return super().consume(queue_name, prefetch=prefetch, timeout=timeout)
+
+    def _requeue_own(self, queue_name: str) -> None:
+        queue = f"{self.namespace}:{queue_name}"
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        client: redis.Redis = self.client
+        try:
+            requeued = client.register_script(_REQUEUE_OWN)(keys=[acks, queue, f"{queue}.msgs"])
+        except REDIS_DOWN as exc:
+            # Still away: the consumer thread tries again 3 s later; the ack set waits.
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+        if requeued:
+            log.warning("broker.delayed_requeued", queue=queue_name, requeued=int(requeued))
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        enqueue = super().enqueue
+        if delay is not None:  # a retry (this service delays nothing else)
+            return until_written(lambda: enqueue(message, delay=delay), "retry")
+        try:
+            return enqueue(message)
+        except REDIS_DOWN as exc:
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+
+
 def make_broker(redis_url: str) -> RedisBroker:
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker = Broker(  # type: ignore[no-untyped-call]
         url=redis_url,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,

@@ -12,20 +12,27 @@ will be retried, and hands the outcome to the log writer through Redis:
 
 FirstFailure stamps the time of a message's first failure into its options, which Dramatiq
 keeps across retries, so the dead letter can tell how long the event has been failing.
+
+Redis unreachable when an attempt fails: Dramatiq runs these hooks (and the retry's enqueue)
+once, logs what raises, and acknowledges the message all the same once Redis is back. So the
+writes a failed attempt depends on wait for Redis (`until_written`), as Dramatiq's own ack
+does: a dead letter's record is never lost, nor is a retry (workers/broker.py).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import redis
 from dramatiq import Middleware
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
-from traaaction.logs import redact
+from traaaction.logs import get_logger, redact
 from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
 from workers import metrics
 
@@ -34,6 +41,26 @@ MAX_ERROR = 300
 #: characters of a traceback kept in a dead letter (its last frames: where it failed)
 MAX_TRACEBACK = 4_000
 FIRST_FAILED_AT = "first_failed_at"
+#: seconds between two tries of a write that waits for Redis (`until_written`)
+REDIS_RETRY_INTERVAL = 1.0
+#: what Redis being away raises (redis-py has retried the command for a few seconds by then)
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+def until_written(write: Callable[[], T], what: str) -> T:
+    """Run a Redis write a failed attempt depends on until Redis takes it, in the worker
+    thread: Dramatiq acknowledges the message next, and would lose whatever was not written.
+    Should the process die meanwhile, the message is still unacknowledged and goes back to
+    its queue (workers/broker.py)."""
+    while True:
+        try:
+            return write()
+        except REDIS_DOWN as exc:
+            log.warning("broker.redis_unavailable", writing=what, error=type(exc).__name__)
+            time.sleep(REDIS_RETRY_INTERVAL)
 
 
 def _now_ms() -> int:
@@ -115,13 +142,18 @@ class OutcomeLog(Middleware):
         )
         client: redis.Redis = broker.client
         if outcome == "dead_lettered":
-            client.xadd(DEAD_LETTER_STREAM, {"o": outcome, "r": record})
+            until_written(
+                lambda: client.xadd(DEAD_LETTER_STREAM, {"o": outcome, "r": record}), outcome
+            )
         else:
-            client.xadd(
-                EVENT_LOG_STREAM,
-                {"o": outcome, "r": record},
-                maxlen=EVENT_LOG_MAXLEN,
-                approximate=True,
+            until_written(
+                lambda: client.xadd(
+                    EVENT_LOG_STREAM,
+                    {"o": outcome, "r": record},
+                    maxlen=EVENT_LOG_MAXLEN,
+                    approximate=True,
+                ),
+                outcome,
             )
 
 

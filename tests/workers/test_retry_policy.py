@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
 import pytest
 import redis
@@ -21,8 +23,12 @@ def raised(engine: Engine, statement: str) -> BaseException:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Engine:
-    return make_engine(database_url, pool_size=1)
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def test_permanent_failures_are_dead_lettered_at_once(engine: Engine) -> None:
@@ -44,6 +50,7 @@ def test_transient_failures_are_retried_until_the_limit(engine: Engine) -> None:
     unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", pool_size=1)
     with pytest.raises(sqlalchemy.exc.OperationalError) as down:
         unreachable.connect()
+    unreachable.dispose()
     transient = [
         down.value,
         psycopg.errors.SerializationFailure("could not serialize access"),
