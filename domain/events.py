@@ -22,6 +22,10 @@ from domain.errors import DomainError
 #: Stripe's integers are 64-bit; anything beyond is not something Stripe sent
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
+#: Unix seconds of 3000-01-01T00:00:00Z. Stripe's times are about now; a later one is not
+#: something Stripe sent, and the date arithmetic on times (datetimes, month numbers) must not
+#: overflow: such an event is refused here, once, rather than failing at every retry.
+_MAX_TIMESTAMP = 32_503_680_000
 _CURRENCY = re.compile(r"[a-z]{3}")
 #: characters of an unexpected value quoted in an error message
 _QUOTE_LIMIT = 80
@@ -151,7 +155,7 @@ class _Fields:
             raise self.error(key, "missing" if key not in self._values else "is null")
         return value
 
-    def _check_int(self, key: str, value: object, minimum: int) -> int:
+    def _check_int(self, key: str, value: object, minimum: int, maximum: int) -> int:
         # bool is an int subclass in Python: `true` must not pass for 1
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"expected an integer, got {_kind(value)}")
@@ -159,14 +163,25 @@ class _Fields:
             raise self.error(key, "integer outside the 64-bit range")
         if value < minimum:
             raise self.error(key, f"expected an integer >= {minimum}, got {value}")
+        if value > maximum:
+            raise self.error(key, f"expected an integer <= {maximum}, got {value}")
         return value
 
-    def integer(self, key: str, *, minimum: int = _INT64_MIN) -> int:
-        return self._check_int(key, self._required(key), minimum)
+    def integer(self, key: str, *, minimum: int = _INT64_MIN, maximum: int = _INT64_MAX) -> int:
+        return self._check_int(key, self._required(key), minimum, maximum)
 
-    def optional_integer(self, key: str, *, minimum: int = _INT64_MIN) -> int | None:
+    def optional_integer(
+        self, key: str, *, minimum: int = _INT64_MIN, maximum: int = _INT64_MAX
+    ) -> int | None:
         value = self._values.get(key)
-        return None if value is None else self._check_int(key, value, minimum)
+        return None if value is None else self._check_int(key, value, minimum, maximum)
+
+    def timestamp(self, key: str) -> int:
+        """Unix seconds, from 1970 to before the year 3000."""
+        return self.integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
+
+    def optional_timestamp(self, key: str) -> int | None:
+        return self.optional_integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
 
     def _check_str(self, key: str, value: object) -> str:
         if not isinstance(value, str):
@@ -358,7 +373,7 @@ def _service_period_start(invoice: _Fields) -> int | None:
     """The earliest `period.start` among the subscription lines of `lines.data`, if any."""
     lines = invoice.optional_child("lines")
     starts = [
-        line.child("period").integer("start", minimum=0)
+        line.child("period").timestamp("start")
         for line in (lines.children("data") if lines else [])
         if _is_subscription_line(line)
     ]
@@ -389,8 +404,8 @@ def _parse_invoice(envelope: _Envelope, invoice: _Fields) -> InvoicePaid:
         payment_intent_ids=_invoice_payment_intents(invoice),
         charge_id=invoice.reference("charge"),
         service_period_start=_service_period_start(invoice),
-        period_end=invoice.optional_integer("period_end", minimum=0),
-        period_start=invoice.optional_integer("period_start", minimum=0),
+        period_end=invoice.optional_timestamp("period_end"),
+        period_start=invoice.optional_timestamp("period_start"),
     )
 
 
@@ -425,8 +440,8 @@ def _parse_subscription(envelope: _Envelope, subscription: _Fields) -> Subscript
         livemode=envelope.livemode,
         subscription_id=subscription.identifier("id"),
         customer_id=subscription.reference("customer"),
-        ended_at=subscription.optional_integer("ended_at", minimum=0),
-        canceled_at=subscription.optional_integer("canceled_at", minimum=0),
+        ended_at=subscription.optional_timestamp("ended_at"),
+        canceled_at=subscription.optional_timestamp("canceled_at"),
     )
 
 
@@ -456,7 +471,7 @@ def parse_event(body: str | bytes) -> StripeEvent:
     object_name, parser = _PARSERS[event_type]
     envelope = _Envelope(
         event_id=root.identifier("id"),
-        created=root.integer("created", minimum=0),
+        created=root.timestamp("created"),
         livemode=root.boolean("livemode"),
     )
     data_object = root.child("data").child("object")

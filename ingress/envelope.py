@@ -2,6 +2,9 @@
 
 Stripe snapshot events are JSON objects with `object: "event"`. Thin events
 (`object: "v2.core.event"`) belong on a different kind of endpoint and are refused clearly.
+The id, type and API version are refused unless printable: Stripe's are plain ASCII, and a NUL
+in them (JSON can carry one, escaped) is a value PostgreSQL cannot store: the event-log row or
+dead letter of such an event could never be written, and would block the log writer.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class Envelope:
 
 
 def _short_str(value: object, limit: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= limit
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
 def parse_envelope(body: bytes) -> Envelope:
