@@ -42,6 +42,9 @@ EVENT_LOG_MAXLEN = 500_000
 #: PostgreSQL's dead_letters by the log writer. Never trimmed: an entry leaves it only once
 #: its row is committed (dead letters are rare; losing one would lose an event).
 DEAD_LETTER_STREAM = f"{NAMESPACE}:deadletters"
+#: a Redis stream of log-writer entries it could not read, or whose rows PostgreSQL refused:
+#: kept as they were (never trimmed) for an operator, instead of blocking the others
+QUARANTINE_STREAM = f"{NAMESPACE}:quarantine"
 #: a Redis key: when a scheduler last finished a tick (Unix seconds), for the metrics
 SCHEDULER_LAST_TICK = f"{NAMESPACE}:scheduler:last_tick"
 #: seconds; how long an accepted (endpoint, event id) is remembered by the ingress. Stripe

@@ -19,10 +19,12 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
+import psycopg
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +33,7 @@ from storage.repositories import dead_letters
 from storage.repositories.dead_letters import DeadLetterRecord
 from storage.repositories.event_log import LogRow, insert_rows
 from traaaction.logs import get_logger
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM
+from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, QUARANTINE_STREAM
 
 log = get_logger(__name__)
 
@@ -154,6 +156,20 @@ def entry_to_dead_letter(
     return row, letter
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    rows: tuple[LogRow, ...]
+    letters: tuple[DeadLetterRecord, ...] = ()
+
+
+def _parse(stream: str, source_id: str, fields: dict[bytes, bytes]) -> _Parsed | None:
+    if stream == DEAD_LETTER_STREAM:
+        found = entry_to_dead_letter(source_id, fields)
+        return _Parsed((found[0],), (found[1],)) if found is not None else None
+    row = entry_to_row(source_id, fields)
+    return _Parsed((row,)) if row is not None else None
+
+
 class LogWriter:
     def __init__(
         self,
@@ -214,32 +230,61 @@ class LogWriter:
         return claimed
 
     def write(self, entries: Sequence[tuple[str, Entry]]) -> int:
-        rows: list[LogRow] = []
-        letters: list[DeadLetterRecord] = []
-        done: dict[str, list[str]] = {}
+        """Insert the entries' rows in one transaction, then acknowledge them.
+
+        An entry that cannot be read, or whose row PostgreSQL refuses (a value it cannot
+        store), must neither block the entries after it (a consumer re-reads its own
+        unacknowledged entries first) nor be lost: it is copied, as it was, to the quarantine
+        stream (never trimmed) and logged, and the others are written without it."""
+        parsed: list[tuple[str, str, dict[bytes, bytes], _Parsed | None]] = []
         for stream, (raw_id, fields) in entries:
             entry_id = raw_id.decode()
+            found = _parse(stream, STREAMS[stream] + entry_id, fields)
+            if found is None:
+                log.error("log_writer.unreadable_entry", stream=stream, entry_id=entry_id)
+            parsed.append((stream, entry_id, fields, found))
+        readable = [p for p in parsed if p[3] is not None]
+        written = sum(len(p[3].rows) for p in readable if p[3] is not None)
+        try:
+            self._commit([p[3] for p in readable if p[3] is not None])
+        except psycopg.DatabaseError as exc:
+            if not isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+                raise  # the database is away: retried later, nothing acknowledged
+            for item in readable:
+                try:
+                    self._commit([item[3]] if item[3] is not None else [])
+                except (psycopg.DataError, psycopg.IntegrityError) as refused:
+                    written -= len(item[3].rows) if item[3] is not None else 0
+                    log.error(
+                        "log_writer.refused_entry",
+                        stream=item[0],
+                        entry_id=item[1],
+                        error=type(refused).__name__,
+                    )
+                    self._quarantine(item[0], item[1], item[2], type(refused).__name__)
+        for stream, entry_id, fields, found in parsed:
+            if found is None:
+                self._quarantine(stream, entry_id, fields, "unreadable")
+        done: dict[str, list[str]] = {}
+        for stream, entry_id, _fields, _found in parsed:
             done.setdefault(stream, []).append(entry_id)
-            source_id = STREAMS[stream] + entry_id
-            if stream == DEAD_LETTER_STREAM:
-                found = entry_to_dead_letter(source_id, fields)
-                if found is None:
-                    log.error("log_writer.unreadable_dead_letter", entry_id=entry_id)
-                    continue
-                rows.append(found[0])
-                letters.append(found[1])
-                continue
-            row = entry_to_row(source_id, fields)
-            if row is None:
-                log.error("log_writer.unreadable_entry", entry_id=entry_id)
-                continue
-            rows.append(row)
-        with unit_of_work(self._factory) as session:
-            insert_rows(session, rows)
-            dead_letters.record(session, letters)
         for stream, ids in done.items():
             self._client.xack(stream, GROUP, *ids)
-        return len(rows)
+        return written
+
+    def _commit(self, items: Sequence[_Parsed]) -> None:
+        with unit_of_work(self._factory) as session:
+            insert_rows(session, [row for item in items for row in item.rows])
+            dead_letters.record(session, [x for item in items for x in item.letters])
+
+    def _quarantine(self, stream: str, entry_id: str, fields: dict[bytes, bytes], why: str) -> None:
+        copy: dict[bytes, bytes] = {
+            **fields,
+            b"stream": stream.encode(),
+            b"entry_id": entry_id.encode(),
+            b"why": why.encode(),
+        }
+        self._client.xadd(QUARANTINE_STREAM, cast(Any, copy))
 
     def run_once(self, *, block: bool = True) -> int:
         """Read one batch, write it, acknowledge it; returns the rows written."""

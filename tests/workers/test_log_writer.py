@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine, make_session_factory
 from storage.models import WebhookEventLog
-from traaaction.queues import EVENT_LOG_STREAM
+from traaaction.queues import EVENT_LOG_STREAM, QUARANTINE_STREAM
 from workers.log_writer import Entry, LogWriter
 
 
@@ -104,7 +104,12 @@ def test_an_entry_written_twice_makes_one_row(engine: Engine, redis_client: redi
     assert len(rows(engine)) == 1
 
 
-def test_an_unreadable_entry_is_acknowledged_and_skipped(
+def quarantined(client: redis.Redis) -> list[dict[bytes, bytes]]:
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(QUARANTINE_STREAM))
+    return [fields for _, fields in entries]
+
+
+def test_an_unreadable_entry_is_quarantined_and_does_not_block_the_others(
     engine: Engine, redis_client: redis.Redis
 ) -> None:
     redis_client.xadd(EVENT_LOG_STREAM, {"o": "duplicate", "r": b"{not json"})
@@ -113,6 +118,29 @@ def test_an_unreadable_entry_is_acknowledged_and_skipped(
     assert writer(engine, redis_client).drain() == 1
     assert [r.stripe_event_id for r in rows(engine)] == ["evt_ok"]
     assert redis_client.xpending(EVENT_LOG_STREAM, "logwriter")["pending"] == 0
+    kept = quarantined(redis_client)
+    assert [(q[b"o"], q[b"r"], q[b"why"]) for q in kept] == [
+        (b"duplicate", b"{not json", b"unreadable"),
+        (b"mystery", b"{}", b"unreadable"),
+    ]
+
+
+def test_an_entry_postgresql_refuses_is_quarantined_and_the_batch_is_written(
+    engine: Engine, redis_client: redis.Redis
+) -> None:
+    add(redis_client, "duplicate", {"stripe_event_id": "evt_before"})
+    add(redis_client, "duplicate", {"stripe_event_id": "evt_\u0000nul"})  # text cannot hold NUL
+    add(redis_client, "ignored", {"stripe_event_id": "evt_after"})
+    log_writer = writer(engine, redis_client)
+    assert log_writer.drain() == 2
+    assert [r.stripe_event_id for r in rows(engine)] == ["evt_before", "evt_after"]
+    [kept] = quarantined(redis_client)
+    assert (kept[b"o"], kept[b"why"]) == (b"duplicate", b"DataError")
+    assert b"nul" in kept[b"r"]
+    assert redis_client.xpending(EVENT_LOG_STREAM, "logwriter")["pending"] == 0
+    # Nothing is left to block the next batch.
+    add(redis_client, "ignored", {"stripe_event_id": "evt_next"})
+    assert log_writer.drain() == 1
 
 
 def test_entries_a_dead_consumer_left_unacknowledged_are_taken_over(
