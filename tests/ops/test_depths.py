@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from tests.ops.conftest import Clock
 from tests.ops.world import TOKEN
 from traaaction.ops.depths import QueueDepth, handled_queues, read_backlogs, read_depths
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE
+from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, QUARANTINE_STREAM
 
 NOW_MS = 1_800_000_000_000
 
@@ -76,11 +76,20 @@ def test_depths_match_what_the_broker_did(broker: RedisBroker, redis_client: red
 
 
 def test_log_writer_backlogs(redis_client: redis.Redis) -> None:
-    assert read_backlogs(redis_client) == [("event-log records", 0), ("dead letters", 0)]
+    assert read_backlogs(redis_client) == [
+        ("event-log records", 0),
+        ("dead letters", 0),
+        ("quarantined", 0),
+    ]
     for n in range(3):
         redis_client.xadd(EVENT_LOG_STREAM, {"o": "duplicate", "n": n})
     redis_client.xadd(DEAD_LETTER_STREAM, {"r": "{}"})
-    assert read_backlogs(redis_client) == [("event-log records", 3), ("dead letters", 1)]
+    redis_client.xadd(QUARANTINE_STREAM, {"why": "unreadable"})
+    assert read_backlogs(redis_client) == [
+        ("event-log records", 3),
+        ("dead letters", 1),
+        ("quarantined", 1),
+    ]
 
 
 def test_the_overview_shows_them(broker: RedisBroker, client: TestClient, clock: Clock) -> None:

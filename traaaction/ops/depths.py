@@ -24,7 +24,13 @@ from typing import Any
 import orjson
 import redis
 
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, ROUTES, queue_key
+from traaaction.queues import (
+    DEAD_LETTER_STREAM,
+    EVENT_LOG_STREAM,
+    QUARANTINE_STREAM,
+    ROUTES,
+    queue_key,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,8 @@ def read_depths(client: redis.Redis, queues: Sequence[str], *, now_ms: int) -> l
 STREAMS = (
     ("event-log records", EVENT_LOG_STREAM),
     ("dead letters", DEAD_LETTER_STREAM),
+    # Not a backlog: what the log writer could not write, kept for an operator.
+    ("quarantined", QUARANTINE_STREAM),
 )
 
 
