@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,19 +17,12 @@ import psutil
 import pytest
 import redis
 
-from tests.conftest import base_env
+from tests.conftest import base_env, free_port
 from traaaction.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.slow
 
 TRAAACTION = str(Path(sys.executable).parent / "traaaction")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ready(url: str, process: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -83,7 +75,7 @@ def test_run_starts_from_an_empty_directory_and_keeps_its_data_across_restarts(
 ) -> None:
     data_dir = tmp_path / ".traaaction"
     env = {**base_env(), "LOG_FORMAT": "json"}
-    port = _free_port()
+    port = free_port()
 
     first = _start(tmp_path, env, port)
     try:

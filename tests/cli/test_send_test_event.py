@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ from storage.crypto import SecretBox
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from tests.cli.conftest import RecordingCli, assert_error, secret_fragments
-from tests.conftest import DatabaseFactory, base_env
+from tests.conftest import DatabaseFactory, base_env, free_port
 from traaaction import stripe_fixtures as fx
 from traaaction.cli.send_test_event import human, next_steps
 from traaaction.embedded import EmbeddedRedis
@@ -46,13 +45,6 @@ OLD_SECRET = "whsec_sendtest_old_Zq3LkW0aXbVn5Cy8Ue1RtPo7"
 TRAAACTION = str(Path(sys.executable).parent / "traaaction")
 #: seconds the slow tests let the command wait for the worker (it answers in milliseconds)
 WAIT = "30"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

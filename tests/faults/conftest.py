@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.conftest import free_port
 from tests.faults.harness import (
     Processes,
     Shop,
-    free_port,
     fresh_heartbeats,
     seed_shop,
     service_env,

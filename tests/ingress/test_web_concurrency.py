@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,10 @@ import psutil
 import pytest
 import redis
 
-from tests.conftest import base_env
+from tests.conftest import base_env, free_port
 from tests.ingress.conftest import Fixture, event_body, queued_messages, signed
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:

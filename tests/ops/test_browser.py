@@ -8,7 +8,6 @@ script installs it) and is skipped elsewhere.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from storage.db import make_engine
-from tests.conftest import base_env
+from tests.conftest import base_env, free_port
 from tests.ops.world import TOKEN, Shop, count_commissions, make_shop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,13 +48,6 @@ def _chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -67,7 +59,7 @@ def server(
     database_url: str, redis_url: str, master_key_value: str, tmp_path: Path
 ) -> Iterator[Server]:
     """`python -m traaaction.web` (what `traaaction serve` runs) with OPS_TOKEN set."""
-    port = _free_port()
+    port = free_port()
     env = {
         **base_env(),
         "DATABASE_URL": database_url,

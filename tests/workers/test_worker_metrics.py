@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,13 @@ import redis
 from dramatiq.common import current_millis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import base_env
+from tests.conftest import base_env, free_port
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
 from traaaction.queues import ROUTES, SCHEDULER_LAST_TICK, encode_message, queue_key
 from traaaction.worker_metrics import build_registry
 
 QUEUE = ROUTES["checkout.session.completed"].queue_name
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def enqueue(client: redis.Redis, delivery: dict[str, Any]) -> None:
