@@ -35,7 +35,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -69,6 +68,7 @@ from bench.common import (
     fresh_database,
     install_signal_handlers,
     median,
+    missing_tool,
     pinned,
     postgres_url,
     process_cpu,
@@ -1092,10 +1092,10 @@ def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts, args = _parse(argv)
-    for tool in ("wrk", *(["taskset"] if opts.server_cpu is not None else [])):
-        if shutil.which(tool) is None:
-            print(f"bench: `{tool}` is not installed (Debian: apt-get install {tool})")
-            return 2
+    missing = missing_tool("wrk", *(["taskset"] if opts.server_cpu is not None else []))
+    if missing is not None:
+        print(missing)
+        return 2
     install_signal_handlers()
     started = datetime.now(UTC)
     bursts: list[Burst] = []

@@ -446,6 +446,14 @@ def has_tool(name: str) -> bool:
     return shutil.which(name) is not None
 
 
+def missing_tool(*names: str) -> str | None:
+    """A one-line message naming the first of `names` that is not installed, or None."""
+    for name in names:
+        if not has_tool(name):
+            return f"bench: `{name}` is not installed (Debian: apt-get install {name})"
+    return None
+
+
 @dataclass
 class Session:
     """What every benchmark run holds: its Redis, its child processes, its scratch directory."""
