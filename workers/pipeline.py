@@ -29,7 +29,7 @@ from domain.events import (
 )
 from domain.recurring import decide_invoice
 from storage.db import pipelined, unit_of_work
-from storage.repositories import api_keys, dead_letters, ledger
+from storage.repositories import api_keys, applied_events, dead_letters, ledger
 from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
 from traaaction.logs import get_logger
@@ -438,7 +438,9 @@ def preview(delivery: Mapping[str, Any]) -> Preview:
     handler = HANDLERS[type(event)]
     with context.factory() as session:
         try:
-            applied = ledger.was_applied(session, ctx.workspace_id, ctx.event_id)
+            applied = ctx.event_id in applied_events.applied_among(
+                session, ctx.workspace_id, [ctx.event_id]
+            )
             if applied and not (replay is not None and replay.force):
                 return Preview("duplicate", None, ())
             plan = handler.plan(session, ctx, event, None)

@@ -1,4 +1,5 @@
-"""Reading the workers' record of applied events (written by ledger.begin_event; never expires)."""
+"""Reading the workers' record of applied events (written by ledger.begin_event; kept
+EVENT_LOG_RETENTION_DAYS, at least 31, by storage/repositories/retention.py)."""
 
 from __future__ import annotations
 

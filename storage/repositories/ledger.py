@@ -235,19 +235,6 @@ def begin_event(
     return Begun(bool(new), state, parked_waiting)
 
 
-def was_applied(session: Session, workspace_id: str, event_id: str) -> bool:
-    """Whether the event's effects were committed (read only: dry runs)."""
-    row = (
-        driver_connection(session)
-        .execute(
-            "SELECT FROM applied_events WHERE workspace_id = %(ws)s AND stripe_event_id = %(id)s",
-            {"ws": workspace_id, "id": event_id},
-        )
-        .fetchone()
-    )
-    return row is not None
-
-
 def _referral(row: tuple[Any, ...] | None) -> Referral | None:
     if row is None:
         return None
