@@ -95,7 +95,7 @@ from bench.stack import (
     wait_for_workers,
 )
 from storage.crypto import SecretBox, format_master_key, generate_master_key
-from traaaction.queues import DEAD_LETTER_STREAM
+from workers.contract import DEAD_LETTER_STREAM
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 WRK_SCRIPT = REPO / "bench" / "wrk_burst.lua"

@@ -37,7 +37,7 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
-from traaaction.queues import NAMESPACE
+from workers.contract import NAMESPACE
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

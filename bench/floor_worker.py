@@ -3,7 +3,7 @@
 `dramatiq bench.floor_worker --processes 2 --threads 8` with DATABASE_URL and REDIS_URL set
 (and dramatiq_worker_timeout=100, as `traaaction worker` sets it). Everything around the actor
 is the service's: the same RedisBroker in the same namespace with CurrentMessage
-(workers.broker), the same four actor names, queues and retry policy (traaaction.queues,
+(workers.broker), the same four actor names, queues and retry policy (workers.contract,
 workers.retry), and an engine made like the workers' one (storage.db.make_engine, a pool of one
 connection per thread). Each message costs one transaction holding one INSERT into
 `bench_floor` (bench/throughput.py creates it); nothing parses the Stripe body.
@@ -18,8 +18,8 @@ import dramatiq
 from sqlalchemy import text
 
 from storage.db import make_engine
-from traaaction.queues import ROUTES
 from workers.broker import install_broker
+from workers.contract import ROUTES
 from workers.retry import MAX_BACKOFF, MAX_RETRIES, MIN_BACKOFF, should_retry
 
 _INSERT = text(

@@ -71,7 +71,7 @@ from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import endpoints, workspaces
 from storage.schema import upgrade
-from traaaction.queues import NAMESPACE, ROUTES, queue_key
+from workers.contract import NAMESPACE, ROUTES, queue_key
 
 WRK_SCRIPT = REPO / "bench" / "wrk_events.lua"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"

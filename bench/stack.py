@@ -28,7 +28,7 @@ from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from storage.schema import upgrade
-from traaaction.queues import NAMESPACE, ROUTES, encode_message, queue_key
+from workers.contract import NAMESPACE, ROUTES, encode_message, queue_key
 
 ROUTE = ROUTES[EVENT_TYPE]
 QUEUE = queue_key(ROUTE.queue_name)

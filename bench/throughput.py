@@ -7,7 +7,7 @@ For every round and target (floor, real; the order alternates between rounds):
 0. wait until no other process keeps the CPUs busy (this machine may be shared);
 1. a fresh database (migrated, one shop with its clicks, and the floor's table); Redis flushed;
 2. --messages distinct checkout.session.completed messages (payment mode, each naming a real
-   click), built with traaaction.queues.encode_message exactly as the ingress queues them,
+   click), built with workers.contract.encode_message exactly as the ingress queues them,
    stored in the queue's hash but not yet listed;
 3. start the target: `traaaction worker` (real) or `dramatiq bench.floor_worker` (floor), both
    --processes x --threads with dramatiq's idle poll at 100 ms, and wait until every worker

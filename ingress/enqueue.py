@@ -30,13 +30,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ingress.envelope import Envelope
-from traaaction.queues import (
+from workers.contract import (
     EVENT_LOG_MAXLEN,
     EVENT_LOG_STREAM,
     IDEMPOTENCY_TTL,
     NAMESPACE,
     ROUTES,
-    encode_message,
+    Delivery,
     idempotency_key,
 )
 
@@ -107,18 +107,18 @@ def delivery_item(
     route = ROUTES.get(envelope.type)
     if route is None:
         return Item(idempotency_key(endpoint_id, envelope.id), "", "", b"", record)
-    kwargs = {
-        "endpoint_id": endpoint_id,
-        "workspace_id": workspace_id,
-        "event_id": envelope.id,
-        "event_type": envelope.type,
-        "livemode": envelope.livemode,
-        "api_version": envelope.api_version,
-        "received_at": received_ms,
+    delivery = Delivery(
+        endpoint_id=endpoint_id,
+        workspace_id=workspace_id,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        livemode=envelope.livemode,
+        api_version=envelope.api_version,
+        received_at=received_ms,
         # The body exactly as received (valid UTF-8: it parsed).
-        "body": body.decode("utf-8"),
-    }
-    message_id, data = encode_message(route, kwargs, timestamp_ms=received_ms)
+        body=body.decode("utf-8"),
+    )
+    message_id, data = delivery.message(timestamp_ms=received_ms)
     return Item(
         idempotency_key(endpoint_id, envelope.id), route.queue_name, message_id, data, record
     )

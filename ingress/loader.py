@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logs import get_logger
 from ingress.directory import EndpointState, Loader
 from storage.crypto import DecryptionError, SecretBox
 from storage.errors import NotFound
 from storage.repositories import endpoints
-from traaaction.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -18,8 +18,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from traaaction.logs import get_logger
-from traaaction.queues import EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
+from config.logs import get_logger
+from workers.contract import EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
 
 log = get_logger(__name__)
 

@@ -24,13 +24,13 @@ from typing import Any
 
 import orjson
 
+from config.logs import get_logger
 from ingress.directory import DirectoryUnavailable, EndpointDirectory, EndpointState
 from ingress.enqueue import EnqueueOutcome, Enqueuer, EnqueueUnavailable, delivery_item
 from ingress.envelope import EnvelopeError, parse_envelope
 from ingress.metrics import IngressMetrics
 from ingress.rejections import RejectionLog
 from ingress.signature import SignatureError, SignatureFailure, verify
-from traaaction.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from config.settings import load_settings
 from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine
 from storage.schema import upgrade
 from traaaction.embedded import EmbeddedPostgres, EmbeddedRedis
-from traaaction.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,9 @@
 """The dependency direction of the design, checked on the source (imports read with ast).
 
-domain <- storage <- workers;  ingress verifies and enqueues, never importing actor code;
-only the shell (`traaaction`) wires everything together, and nothing imports its CLI.
+config (settings, logs) at the bottom, importing nothing of the project; domain <- storage <-
+workers; the ingress verifies and enqueues through the workers' message contract only, never
+importing actor code; the shell (`traaaction`) on top wires everything together, and nothing
+below it imports it (docs/architecture.md draws this).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT = {"domain", "storage", "workers", "ingress", "traaaction"}
+PROJECT = {"config", "domain", "storage", "workers", "ingress", "traaaction"}
 #: standard-library modules that do I/O or read the clock's side effects: not for the domain
 DOMAIN_FORBIDDEN_STDLIB = {
     "logging",
@@ -32,10 +34,12 @@ DOMAIN_FORBIDDEN_STDLIB = {
 }
 
 ALLOWED: dict[str, set[str]] = {
+    "config": set(),
     "domain": set(),
-    "storage": {"domain"},
-    "workers": {"domain", "storage", "traaaction.settings", "traaaction.logs", "traaaction.queues"},
-    "ingress": {"domain", "storage", "traaaction.settings", "traaaction.logs", "traaaction.queues"},
+    "storage": {"domain", "config"},
+    "workers": {"domain", "storage", "config"},
+    # the message contract, and the named failures it raises: nothing else of the workers
+    "ingress": {"domain", "storage", "config", "workers.contract", "workers.failures"},
 }
 
 
@@ -87,6 +91,18 @@ def test_the_domain_uses_no_io_library() -> None:
     assert violations == []
 
 
+def test_nothing_below_the_shell_imports_it() -> None:
+    """The shell is the top of the house: a leaf that nothing else stands on."""
+    violations = [
+        f"{path.relative_to(REPO)} imports {module}"
+        for package in PROJECT - {"traaaction"}
+        for path in _sources(package)
+        for module in _imports(path)
+        if module == "traaaction" or module.startswith("traaaction.")
+    ]
+    assert violations == []
+
+
 def test_nothing_outside_the_cli_imports_it() -> None:
     violations = [
         f"{path.relative_to(REPO)} imports {module}"
@@ -106,3 +122,7 @@ def test_the_layering_check_would_catch_a_violation(tmp_path: Path) -> None:
     assert not _allowed("storage.models", "domain")
     assert not _allowed("workers.broker", "ingress")
     assert _allowed("storage.models", "workers")
+    assert not _allowed("traaaction.settings", "workers")
+    assert not _allowed("workers.pipeline", "ingress")
+    assert _allowed("workers.contract", "ingress")
+    assert not _allowed("storage.db", "config")

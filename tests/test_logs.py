@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from traaaction.logs import configure_logging, get_logger, redact
-from traaaction.settings import LogFormat
+from config.logs import configure_logging, get_logger, redact
+from config.settings import LogFormat
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import ConfigError, LogFormat, load_settings
 from storage.crypto import format_master_key, generate_master_key
-from traaaction.settings import ConfigError, LogFormat, load_settings
 
 _ENV = (
     "DATABASE_URL",

@@ -33,8 +33,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from config.logs import get_logger
 from storage.crypto import format_master_key, generate_master_key
-from traaaction.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from types import FrameType
 
-from traaaction.logs import get_logger
+from config.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -40,6 +40,7 @@ import stripe
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logs import get_logger
 from domain.secrets import last4
 from ingress.enqueue import EnqueueOutcome, delivery_item, enqueue_sync
 from ingress.envelope import Envelope, EnvelopeError, parse_envelope
@@ -47,8 +48,7 @@ from storage.crypto import SecretBox
 from storage.db import unit_of_work
 from storage.errors import NotFound
 from storage.repositories import api_keys, applied_events, endpoints
-from traaaction.logs import get_logger
-from traaaction.queues import ROUTES, idempotency_key
+from workers.contract import ROUTES, idempotency_key
 
 if TYPE_CHECKING:
     from stripe.params import EventListParams

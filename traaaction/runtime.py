@@ -13,12 +13,12 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logs import get_logger
+from config.settings import ConfigError, Settings
 from storage.crypto import SecretBox, format_master_key, parse_master_keys
 from storage.db import make_engine, make_session_factory
 from storage.schema import ensure_current
 from traaaction.embedded import EmbeddedPostgres, EmbeddedRedis, load_or_create_master_key
-from traaaction.logs import get_logger
-from traaaction.settings import ConfigError, Settings
 
 log = get_logger(__name__)
 

@@ -23,12 +23,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from config.logs import configure_logging
+from config.settings import ConfigError, Settings, load_settings
 from ingress.app import IngressOptions, create_app
 from ingress.webhook import WebhookLimits
 from storage.crypto import SecretBox
 from storage.db import make_engine
-from traaaction.logs import configure_logging
-from traaaction.settings import ConfigError, Settings, load_settings
 
 #: seconds in-flight requests get to finish after SIGTERM
 GRACEFUL_SHUTDOWN = 25

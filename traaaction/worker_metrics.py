@@ -31,11 +31,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
+from config.logs import configure_logging, get_logger
+from config.settings import load_settings
 from storage.db import make_engine
-from traaaction.logs import configure_logging, get_logger
 from traaaction.ops.depths import handled_queues, read_backlogs, read_depths
-from traaaction.queues import SCHEDULER_LAST_TICK
-from traaaction.settings import load_settings
+from workers.contract import SCHEDULER_LAST_TICK
 
 log = get_logger(__name__)
 

@@ -26,7 +26,7 @@ So Dramatiq's maintenance is off (maintenance_chance = 0) and `Maintenance` runs
 without KEYS: every worker process runs `maintain()` at boot and then every
 MAINTENANCE_INTERVAL, one Lua script that, for each process whose heartbeat is older than
 HEARTBEAT_TIMEOUT_MS, moves the ids of its ack sets (for every queue we know: the four of
-traaaction.queues.ROUTES and any other declared one, each with its delay queue) back onto their
+workers.contract.ROUTES and any other declared one, each with its delay queue) back onto their
 queues, deletes those ack sets and the heartbeat, and expires dead letters older than
 DEAD_MESSAGE_TTL_MS (the other half of Dramatiq's maintenance). A run is one script call of tens
 of microseconds; scripts are atomic, so processes running it together never requeue a message
@@ -92,9 +92,9 @@ from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage
 
-from traaaction.logs import get_logger
-from traaaction.queues import NAMESPACE, ROUTES
+from config.logs import get_logger
 from workers import outcomes
+from workers.contract import NAMESPACE, ROUTES
 from workers.outcomes import REDIS_DOWN, until_written
 
 log = get_logger(__name__)

@@ -28,12 +28,12 @@ import psycopg
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logs import get_logger
 from storage.db import unit_of_work
 from storage.repositories import dead_letters
 from storage.repositories.dead_letters import DeadLetterRecord
 from storage.repositories.event_log import LogRow, insert_rows
-from traaaction.logs import get_logger
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, QUARANTINE_STREAM
+from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, QUARANTINE_STREAM
 
 log = get_logger(__name__)
 

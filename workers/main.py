@@ -10,10 +10,10 @@ from __future__ import annotations
 import redis
 from dramatiq import Middleware
 
+from config.logs import configure_logging
+from config.settings import load_settings
 from storage.crypto import SecretBox
 from storage.db import make_engine, make_session_factory
-from traaaction.logs import configure_logging
-from traaaction.settings import load_settings
 from workers import context
 from workers.broker import install_broker
 from workers.log_writer import LogWriter

@@ -32,9 +32,9 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
-from traaaction.logs import get_logger, redact
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
+from config.logs import get_logger, redact
 from workers import metrics
+from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
 
 #: characters of an error message kept in the log row's detail and the dead letter
 MAX_ERROR = 300

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from config.logs import get_logger
 from domain.attribution import decide_checkout
 from domain.cancellation import decide_deletion
 from domain.clawback import decide_refund
@@ -32,7 +33,6 @@ from storage.db import pipelined, unit_of_work
 from storage.repositories import api_keys, applied_events, dead_letters, ledger
 from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import Applied, CheckoutLookup, CheckoutState, EventContext
-from traaaction.logs import get_logger
 from workers import metrics, stripe_api
 from workers.context import current
 

@@ -23,12 +23,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.logs import get_logger, redact
 from domain.events import EventParseError
 from storage.db import unit_of_work
 from storage.models import DeadLetter, EventPayload
 from storage.repositories import dead_letters
 from storage.repositories.event_log import LogRow, insert_rows
-from traaaction.logs import get_logger, redact
 from workers.context import current
 from workers.pipeline import Preview, preview, process
 from workers.retry import is_permanent

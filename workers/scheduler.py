@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logs import get_logger
 from storage.db import unit_of_work
 from storage.repositories import commissions, ledger, retention
 from storage.repositories.retention import Retention
-from traaaction.logs import get_logger
 
 log = get_logger(__name__)
 

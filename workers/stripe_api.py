@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import stripe
 
-from traaaction.logs import get_logger
+from config.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -32,16 +32,16 @@ from tests.workers import stripe_events as ev
 from tests.workers.stripe_standin import StandIn, stripe_standin
 from traaaction import reconcile as reconciliation
 from traaaction.cli import reconcile as command
-from traaaction.queues import (
+from workers import context
+from workers.actors._declare import declare
+from workers.broker import make_broker
+from workers.contract import (
     EVENT_LOG_STREAM,
     IDEMPOTENCY_TTL,
     ROUTES,
     idempotency_key,
     queue_key,
 )
-from workers import context
-from workers.actors._declare import declare
-from workers.broker import make_broker
 from workers.pipeline import process
 
 KEY = "rk_test_51HreconcileAbCdEfGhIjKlMnOpQrStUv"

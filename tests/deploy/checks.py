@@ -23,15 +23,15 @@ from typing import Any
 import yaml
 from pydantic import AliasChoices
 
+from config.settings import Settings
 from traaaction.processes import STOP_GRACE
-from traaaction.settings import Settings
 from traaaction.web import GRACEFUL_SHUTDOWN
 
 REPO = Path(__file__).resolve().parents[2]
 
 #: what a broken copy of the tree needs: copies of what the tests break, links to the rest
 TREE_FILES = ("Procfile", "pyproject.toml", "ingress/app.py", "docs/operations.md", "deploy")
-TREE_LINKS = ("README.md", "domain", "storage", "workers", "traaaction", "bench")
+TREE_LINKS = ("README.md", "config", "domain", "storage", "workers", "traaaction", "bench")
 
 #: the processes the issue asks the Procfile for, each with a compose service of that name and
 #: a Kubernetes workload `traaaction-<name>` (a Job for the one-shot `release`)
@@ -46,7 +46,7 @@ SECRET_SETTINGS = frozenset({"DATABASE_URL", "REDIS_URL", "TRAAACTION_KEYS", "OP
 #: a container refuses to start without these (the embedded default is for one machine)
 REQUIRED_IN_CONTAINERS = ("DATABASE_URL", "REDIS_URL", "TRAAACTION_KEYS")
 
-#: environment variables named in deploy/ that are not settings of traaaction/settings.py
+#: environment variables named in deploy/ that are not settings of config/settings.py
 NOT_SETTINGS: dict[str, str] = {
     "PATH": "the image puts its virtualenv first",
     "PYTHONUNBUFFERED": "the interpreter: output leaves at once",
@@ -219,7 +219,7 @@ def image_problem(image: str, where: str) -> str | None:
 
 
 def setting_names() -> set[str]:
-    """Every environment variable traaaction/settings.py reads (aliases included)."""
+    """Every environment variable config/settings.py reads (aliases included)."""
     names: set[str] = set()
     for info in Settings.model_fields.values():
         alias = info.validation_alias
@@ -931,7 +931,7 @@ def env_names(tree: Tree) -> dict[str, str]:  # noqa: PLR0912 - one loop per fil
 def check_env_names(tree: Tree) -> list[str]:
     known = setting_names()
     return [
-        f"{where}: {name} is not a setting (traaaction/settings.py) nor a documented exception"
+        f"{where}: {name} is not a setting (config/settings.py) nor a documented exception"
         for name, where in sorted(env_names(tree).items())
         if name not in known and name not in NOT_SETTINGS
     ]

@@ -41,7 +41,7 @@ from storage.repositories import clicks, endpoints, partners, programs, workspac
 from tests.conftest import base_env
 from tests.workers import stripe_events as ev
 from traaaction.embedded import EmbeddedRedis
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, ROUTES, queue_key
+from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, ROUTES, queue_key
 
 TRAAACTION = str(Path(sys.executable).parent / "traaaction")
 CHECKOUT_QUEUE = queue_key(ROUTES["checkout.session.completed"].queue_name)

@@ -15,8 +15,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionClosed
 
 from traaaction.embedded import EmbeddedRedis
-from traaaction.queues import NAMESPACE, ROUTES, queue_key
 from workers.broker import make_broker
+from workers.contract import NAMESPACE, ROUTES, queue_key
 
 pytestmark = pytest.mark.faults
 

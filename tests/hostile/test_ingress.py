@@ -27,7 +27,7 @@ from tests.ingress.conftest import (
     signed,
     stream_entries,
 )
-from traaaction.queues import ROUTES, queue_key
+from workers.contract import ROUTES, queue_key
 
 CAP = 1024 * 1024
 

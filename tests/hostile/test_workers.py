@@ -32,10 +32,10 @@ from tests.hostile.fuzz import PIPELINE_EXAMPLES, fuzz, nasty_json, nasty_scalar
 from tests.ingress.conftest import log_records
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, make_shop, ticking
-from traaaction.queues import DEAD_LETTER_STREAM, ROUTES
 from workers import context
 from workers.actors._declare import declare
 from workers.broker import make_broker
+from workers.contract import DEAD_LETTER_STREAM, ROUTES
 from workers.log_writer import LogWriter
 from workers.retry import is_permanent
 

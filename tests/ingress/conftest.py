@@ -17,7 +17,7 @@ from ingress.signature import sign
 from storage.crypto import SecretBox
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import endpoints, workspaces
-from traaaction.queues import EVENT_LOG_STREAM, ROUTES, queue_key
+from workers.contract import EVENT_LOG_STREAM, ROUTES, queue_key
 
 SECRET = "whsec_test_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from ingress.enqueue import EnqueueOutcome, Enqueuer, EnqueueUnavailable, Item
 from tests.ingress.conftest import stream_entries
-from traaaction.queues import IDEMPOTENCY_TTL, queue_key
+from workers.contract import IDEMPOTENCY_TTL, queue_key
 
 T = TypeVar("T")
 QUEUE = "checkout_session_completed"

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from ingress.enqueue import EnqueueOutcome, Enqueuer, Item, delivery_item, enqueue_sync
 from ingress.envelope import parse_envelope
 from tests.ingress.conftest import event_body, log_records
-from traaaction.queues import IDEMPOTENCY_TTL, ROUTES, idempotency_key, queue_key
+from workers.contract import IDEMPOTENCY_TTL, ROUTES, idempotency_key, queue_key
 
 QUEUE = ROUTES["invoice.paid"].queue_name
 

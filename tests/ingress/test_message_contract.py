@@ -10,7 +10,7 @@ from dramatiq.brokers.redis import RedisBroker
 from starlette.testclient import TestClient
 
 from tests.ingress.conftest import Fixture, event_body, signed
-from traaaction.queues import NAMESPACE, ROUTES
+from workers.contract import NAMESPACE, ROUTES
 
 
 def test_a_dramatiq_worker_runs_the_message_the_ingress_queued(

@@ -12,12 +12,12 @@ import redis
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from config.logs import configure_logging
+from config.settings import LogFormat
 from ingress.app import IngressOptions, create_app
 from storage.crypto import SecretBox
 from tests.ingress.conftest import Fixture, event_body, queued_messages, signed
 from traaaction.embedded import EmbeddedRedis
-from traaaction.logs import configure_logging
-from traaaction.settings import LogFormat
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from storage.db import make_session_factory, unit_of_work
 from storage.repositories import endpoints
 from tests.ingress.conftest import Fixture, event_body, log_records, queued_messages, signed
-from traaaction.queues import ROUTES
+from workers.contract import ROUTES
 
 
 def test_a_signed_event_is_queued_with_its_raw_body(

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from tests.ops.conftest import Clock
 from tests.ops.world import TOKEN
 from traaaction.ops.depths import QueueDepth, handled_queues, read_backlogs, read_depths
-from traaaction.queues import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, QUARANTINE_STREAM
+from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, QUARANTINE_STREAM
 
 NOW_MS = 1_800_000_000_000
 

@@ -15,7 +15,7 @@ from storage.db import make_session_factory, unit_of_work
 from storage.models import Commission, DeadLetter
 from storage.repositories import clicks, dead_letters, endpoints, partners, programs, workspaces
 from tests.workers import stripe_events
-from traaaction.queues import ROUTES
+from workers.contract import ROUTES
 
 #: an operator token as `openssl rand -hex 32` makes one
 TOKEN = "3f1c9a7be04d4b2f8e6a5d1c0b9e8f7a6d5c4b3a29180716f5e4d3c2b1a09f8e"

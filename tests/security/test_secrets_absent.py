@@ -20,6 +20,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from config.logs import configure_logging
+from config.settings import ConfigError, LogFormat, load_settings
 from domain.programs import PercentReward, ProgramTerms
 from ingress.directory import EndpointState
 from ingress.signature import sign
@@ -39,8 +41,6 @@ from tests.security.known import (
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop, ticking
 from tests.workers.stripe_standin import stripe_standin
-from traaaction.logs import configure_logging
-from traaaction.settings import ConfigError, LogFormat, load_settings
 from workers import context
 from workers.pipeline import process
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine, make_session_factory
 from storage.models import WebhookEventLog
-from traaaction.queues import EVENT_LOG_STREAM, QUARANTINE_STREAM
+from workers.contract import EVENT_LOG_STREAM, QUARANTINE_STREAM
 from workers.log_writer import Entry, LogWriter
 
 

@@ -15,18 +15,18 @@ import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from config.logs import configure_logging
+from config.settings import LogFormat
 from domain.programs import PercentReward, ProgramTerms
 from storage.db import make_engine, make_session_factory
 from storage.models import DeadLetter, WebhookEventLog
 from tests.ingress.conftest import log_records
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop
-from traaaction.logs import configure_logging
-from traaaction.queues import DEAD_LETTER_STREAM
-from traaaction.settings import LogFormat
 from workers import context, retry
 from workers.actors._declare import declare
 from workers.broker import make_broker
+from workers.contract import DEAD_LETTER_STREAM
 from workers.log_writer import LogWriter
 
 

@@ -36,7 +36,6 @@ from tests.conftest import base_env
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
 from traaaction.embedded import EmbeddedRedis
-from traaaction.queues import NAMESPACE, ROUTES, encode_message, queue_key
 from workers.broker import (
     DEAD_MESSAGE_TTL_MS,
     HEARTBEAT_TIMEOUT_MS,
@@ -45,6 +44,7 @@ from workers.broker import (
     maintain,
     make_broker,
 )
+from workers.contract import NAMESPACE, ROUTES, encode_message, queue_key
 
 QUEUE = ROUTES["checkout.session.completed"].queue_name
 OTHER = ROUTES["invoice.paid"].queue_name

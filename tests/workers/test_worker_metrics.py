@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import base_env, free_port
 from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
-from traaaction.queues import ROUTES, SCHEDULER_LAST_TICK, encode_message, queue_key
 from traaaction.worker_metrics import build_registry
+from workers.contract import ROUTES, SCHEDULER_LAST_TICK, encode_message, queue_key
 
 QUEUE = ROUTES["checkout.session.completed"].queue_name
 

@@ -13,6 +13,8 @@ import sys
 import click
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from config.logs import redact
+from config.settings import ConfigError
 from domain.errors import DomainError
 from storage.crypto import DecryptionError
 from storage.errors import StorageError
@@ -30,8 +32,6 @@ from traaaction.cli import (
     service,
     workspaces,
 )
-from traaaction.logs import redact
-from traaaction.settings import ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from traaaction.logs import configure_logging
+from config.logs import configure_logging
+from config.settings import Settings, load_settings
 from traaaction.runtime import Runtime
-from traaaction.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

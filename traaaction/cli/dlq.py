@@ -10,14 +10,14 @@ from typing import Any
 
 import click
 
+from config.settings import ConfigError
 from storage.crypto import SecretBox
 from storage.models import DEAD_LETTER_STATUSES, DeadLetter
 from storage.repositories import dead_letters
 from traaaction.cli._common import CliError, emit, json_option, parse_instant, runtime
 from traaaction.cli._progress import progress
-from traaaction.queues import ROUTES
 from traaaction.runtime import Runtime
-from traaaction.settings import ConfigError
+from workers.contract import ROUTES
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

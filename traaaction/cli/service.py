@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from config.logs import get_logger
 from storage.schema import upgrade
 from traaaction.cli._common import settings
 from traaaction.cli.endpoints import WEBHOOK_PATH
-from traaaction.logs import get_logger
 from traaaction.processes import ProcessGroup
 from traaaction.runtime import Runtime
 
@@ -197,7 +197,7 @@ def _heartbeat(redis_url: str) -> Callable[[TickResult], None]:
     """After each tick, tell Redis when (the workers' metrics export it for an alert)."""
     import redis
 
-    from traaaction.queues import SCHEDULER_LAST_TICK
+    from workers.contract import SCHEDULER_LAST_TICK
 
     client = redis.Redis.from_url(redis_url, socket_timeout=2)
 

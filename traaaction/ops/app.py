@@ -37,10 +37,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from config.logs import get_logger, redact
 from storage.db import make_session_factory
 from storage.models import LOG_OUTCOMES, DeadLetter
 from storage.repositories import dead_letters, event_log
-from traaaction.logs import get_logger, redact
 from traaaction.ops import ActionError, Actions, ConsoleConfig, ReplayOutcome, forms
 from traaaction.ops.auth import (
     FailureLimiter,
@@ -51,7 +51,7 @@ from traaaction.ops.auth import (
     same_secret,
 )
 from traaaction.ops.depths import QueueDepth, handled_queues, read_backlogs, read_depths
-from traaaction.queues import ROUTES
+from workers.contract import ROUTES
 
 log = get_logger(__name__)
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 import redis
 
-from traaaction.queues import NAMESPACE
+from workers.contract import NAMESPACE
 
 SESSION_PREFIX = f"{NAMESPACE}:ops:session:"
 #: characters of a cookie value token_urlsafe(32) makes

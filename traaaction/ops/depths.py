@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis
 
-from traaaction.queues import (
+from workers.contract import (
     DEAD_LETTER_STREAM,
     EVENT_LOG_STREAM,
     QUARANTINE_STREAM,

@@ -1,4 +1,4 @@
-"""The one way actors are declared: name and queue from traaaction.queues, shared policy."""
+"""The one way actors are declared: name and queue from workers.contract, shared policy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dramatiq
 import structlog
 from dramatiq.middleware import CurrentMessage
 
-from traaaction.queues import ROUTES
+from workers.contract import ROUTES
 from workers.pipeline import process
 from workers.retry import MAX_BACKOFF, MAX_RETRIES, MIN_BACKOFF, should_retry
 

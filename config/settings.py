@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from storage.crypto import MasterKey, parse_master_keys
+from config.master_keys import MasterKey, parse_master_keys
 
 
 class ConfigError(Exception):

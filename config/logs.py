@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from traaaction.settings import LogFormat
+from config.settings import LogFormat
 
 # whsec_ signing secrets, sk_/rk_ API keys, and TRAAACTION_KEYS entries (id:43 base64 chars).
 _SECRET_PATTERNS = re.compile(
