@@ -12,27 +12,25 @@ the payload is ignored, whatever it holds.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from domain.errors import DomainError
+from domain.json_fields import EventParseError, Fields, load, quote
 
-#: Stripe's integers are 64-bit; anything beyond is not something Stripe sent
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
-#: Unix seconds of 3000-01-01T00:00:00Z. Stripe's times are about now; a later one is not
-#: something Stripe sent, and the date arithmetic on times (datetimes, month numbers) must not
-#: overflow: such an event is refused here, once, rather than failing at every retry.
-_MAX_TIMESTAMP = 32_503_680_000
-_CURRENCY = re.compile(r"[a-z]{3}")
-#: characters of an unexpected value quoted in an error message
-_QUOTE_LIMIT = 80
-
-
-class EventParseError(DomainError):
-    """The body is not an event this service can act on; the message names field and problem."""
+__all__ = [
+    "ChargeRefunded",
+    "CheckoutSessionCompleted",
+    "EventParseError",
+    "InvoicePaid",
+    "StripeEvent",
+    "SubscriptionDeleted",
+    "parse_charge_refunded",
+    "parse_checkout_session_completed",
+    "parse_customer_subscription_deleted",
+    "parse_event",
+    "parse_invoice_paid",
+]
 
 
 # --- the parsed events ------------------------------------------------------------------------
@@ -106,186 +104,6 @@ class SubscriptionDeleted:
 StripeEvent = CheckoutSessionCompleted | InvoicePaid | ChargeRefunded | SubscriptionDeleted
 
 
-# --- typed reading of JSON objects ------------------------------------------------------------
-
-
-def _kind(value: object) -> str:
-    """The name an error message gives a JSON value's type ("str", "bool", "null", ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
-def _quote(text: str) -> str:
-    return repr(text[:_QUOTE_LIMIT] + ("..." if len(text) > _QUOTE_LIMIT else ""))
-
-
-class _Fields:
-    """A JSON object and its path from the event's root, with readers that check types.
-
-    Required readers refuse a missing key and null alike; optional ones return None for both,
-    since Stripe omits some nullable fields and sends null for others.
-    """
-
-    __slots__ = ("_path", "_values")
-
-    def __init__(self, values: dict[str, object], path: str) -> None:
-        self._values = values
-        self._path = path
-
-    def _where(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
-
-    def error(self, key: str, problem: str) -> EventParseError:
-        return EventParseError(f"{self._where(key)}: {problem}")
-
-    def raw(self, key: str) -> object:
-        return self._values.get(key)
-
-    def has(self, key: str) -> bool:
-        return key in self._values
-
-    def _required(self, key: str) -> object:
-        value = self._values.get(key)
-        if value is None:
-            raise self.error(key, "missing" if key not in self._values else "is null")
-        return value
-
-    def _check_int(self, key: str, value: object, minimum: int, maximum: int) -> int:
-        # bool is an int subclass in Python: `true` must not pass for 1
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"expected an integer, got {_kind(value)}")
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise self.error(key, "integer outside the 64-bit range")
-        if value < minimum:
-            raise self.error(key, f"expected an integer >= {minimum}, got {value}")
-        if value > maximum:
-            raise self.error(key, f"expected an integer <= {maximum}, got {value}")
-        return value
-
-    def integer(self, key: str, *, minimum: int = _INT64_MIN, maximum: int = _INT64_MAX) -> int:
-        return self._check_int(key, self._required(key), minimum, maximum)
-
-    def optional_integer(
-        self, key: str, *, minimum: int = _INT64_MIN, maximum: int = _INT64_MAX
-    ) -> int | None:
-        value = self._values.get(key)
-        return None if value is None else self._check_int(key, value, minimum, maximum)
-
-    def timestamp(self, key: str) -> int:
-        """Unix seconds, from 1970 to before the year 3000."""
-        return self.integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
-
-    def optional_timestamp(self, key: str) -> int | None:
-        return self.optional_integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
-
-    def _check_str(self, key: str, value: object) -> str:
-        if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {_kind(value)}")
-        return value
-
-    def string(self, key: str) -> str:
-        return self._check_str(key, self._required(key))
-
-    def optional_string(self, key: str) -> str | None:
-        value = self._values.get(key)
-        return None if value is None else self._check_str(key, value)
-
-    def identifier(self, key: str) -> str:
-        value = self.string(key)
-        if not value:
-            raise self.error(key, "expected an id, got an empty string")
-        return value
-
-    def boolean(self, key: str) -> bool:
-        value = self._required(key)
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected a boolean, got {_kind(value)}")
-        return value
-
-    def currency(self, key: str) -> str:
-        value = self.string(key)
-        if not _CURRENCY.fullmatch(value):
-            raise self.error(key, f"expected a lower-case three-letter code, got {_quote(value)}")
-        return value
-
-    def optional_currency(self, key: str) -> str | None:
-        return None if self._values.get(key) is None else self.currency(key)
-
-    def constant(self, key: str, expected: str) -> None:
-        value = self.string(key)
-        if value != expected:
-            raise self.error(key, f"expected {expected!r}, got {_quote(value)}")
-
-    def _check_object(self, key: str, value: object) -> _Fields:
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected an object, got {_kind(value)}")
-        return _Fields(value, self._where(key))
-
-    def child(self, key: str) -> _Fields:
-        return self._check_object(key, self._required(key))
-
-    def optional_child(self, key: str) -> _Fields | None:
-        value = self._values.get(key)
-        return None if value is None else self._check_object(key, value)
-
-    def children(self, key: str) -> list[_Fields]:
-        """A required array of objects, each named by its index ("lines.data[2]")."""
-        value = self._required(key)
-        if not isinstance(value, list):
-            raise self.error(key, f"expected an array, got {_kind(value)}")
-        items = []
-        for index, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise self.error(f"{key}[{index}]", f"expected an object, got {_kind(item)}")
-            items.append(_Fields(item, self._where(f"{key}[{index}]")))
-        return items
-
-    def reference(self, key: str) -> str | None:
-        """An optional id, given as a string or as the expanded object that has it as "id"."""
-        value = self._values.get(key)
-        if value is None:
-            return None
-        if isinstance(value, dict):
-            return self._check_object(key, value).identifier("id")
-        if isinstance(value, str):
-            return self.identifier(key)
-        raise self.error(key, f"expected an id or an object, got {_kind(value)}")
-
-
-def _refuse_constant(name: str) -> object:
-    # json accepts NaN and Infinity by default; they are not JSON and Stripe never sends them
-    raise EventParseError(f"body: invalid JSON (the constant {name} is not JSON)")
-
-
-def _load(body: str | bytes) -> _Fields:
-    if isinstance(body, str):
-        text = body
-    else:
-        try:
-            # Stripe sends UTF-8; json's own detection would also accept UTF-16 and UTF-32
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise EventParseError(
-                f"body: not UTF-8 ({error.reason} at byte {error.start})"
-            ) from None
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except EventParseError:
-        raise
-    except RecursionError:
-        raise EventParseError("body: invalid JSON (nested too deeply)") from None
-    except ValueError as error:  # JSONDecodeError, and integers too long to convert
-        raise EventParseError(f"body: invalid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise EventParseError(f"body: expected a JSON object, got {_kind(value)}")
-    return _Fields(value, "")
-
-
 # --- the parsers ------------------------------------------------------------------------------
 
 
@@ -296,7 +114,7 @@ class _Envelope:
     livemode: bool
 
 
-def _parse_checkout(envelope: _Envelope, session: _Fields) -> CheckoutSessionCompleted:
+def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionCompleted:
     """`checkout.session.completed`: data.object is a Checkout Session, the same in both shapes.
 
     Reads id, mode, payment_status, amount_total (null in setup mode), currency (null in setup
@@ -326,7 +144,7 @@ def _parse_checkout(envelope: _Envelope, session: _Fields) -> CheckoutSessionCom
     )
 
 
-def _invoice_subscription(invoice: _Fields) -> str | None:
+def _invoice_subscription(invoice: Fields) -> str | None:
     """`subscription` before basil; `parent.subscription_details.subscription` from basil on."""
     legacy = invoice.reference("subscription")
     if legacy is not None:
@@ -336,7 +154,7 @@ def _invoice_subscription(invoice: _Fields) -> str | None:
     return details.reference("subscription") if details else None
 
 
-def _invoice_payment_intents(invoice: _Fields) -> tuple[str, ...]:
+def _invoice_payment_intents(invoice: Fields) -> tuple[str, ...]:
     """`payment_intent` before basil; `payments.data[].payment.payment_intent` from basil on.
 
     Basil's `payments` is often absent from webhook payloads: then there is none to report.
@@ -354,7 +172,7 @@ def _invoice_payment_intents(invoice: _Fields) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _is_subscription_line(line: _Fields) -> bool:
+def _is_subscription_line(line: Fields) -> bool:
     """A line for the subscription's own period, not a proration and not an invoice item.
 
     Basil lines carry `parent` (type "subscription_item_details" with
@@ -369,7 +187,7 @@ def _is_subscription_line(line: _Fields) -> bool:
     return line.string("type") == "subscription" and not line.boolean("proration")
 
 
-def _service_period_start(invoice: _Fields) -> int | None:
+def _service_period_start(invoice: Fields) -> int | None:
     """The earliest `period.start` among the subscription lines of `lines.data`, if any."""
     lines = invoice.optional_child("lines")
     starts = [
@@ -380,7 +198,7 @@ def _service_period_start(invoice: _Fields) -> int | None:
     return min(starts, default=None)
 
 
-def _parse_invoice(envelope: _Envelope, invoice: _Fields) -> InvoicePaid:
+def _parse_invoice(envelope: _Envelope, invoice: Fields) -> InvoicePaid:
     """`invoice.paid`: data.object is an Invoice, in either shape.
 
     Both: id, billing_reason, amount_paid, total (may be negative), total_excluding_tax,
@@ -409,7 +227,7 @@ def _parse_invoice(envelope: _Envelope, invoice: _Fields) -> InvoicePaid:
     )
 
 
-def _parse_charge(envelope: _Envelope, charge: _Fields) -> ChargeRefunded:
+def _parse_charge(envelope: _Envelope, charge: Fields) -> ChargeRefunded:
     """`charge.refunded`: data.object is a Charge.
 
     Reads id, payment_intent, amount, amount_refunded (cumulative), currency, customer, and
@@ -429,7 +247,7 @@ def _parse_charge(envelope: _Envelope, charge: _Fields) -> ChargeRefunded:
     )
 
 
-def _parse_subscription(envelope: _Envelope, subscription: _Fields) -> SubscriptionDeleted:
+def _parse_subscription(envelope: _Envelope, subscription: Fields) -> SubscriptionDeleted:
     """`customer.subscription.deleted`: data.object is a Subscription, the same in both shapes.
 
     Reads id, customer, ended_at and canceled_at (both nullable).
@@ -445,7 +263,8 @@ def _parse_subscription(envelope: _Envelope, subscription: _Fields) -> Subscript
     )
 
 
-_Parser = Callable[[_Envelope, _Fields], StripeEvent]
+_E = TypeVar("_E", bound=StripeEvent)
+_Parser = Callable[[_Envelope, Fields], StripeEvent]
 
 #: event type -> (data.object.object, parser)
 _PARSERS: dict[str, tuple[str, _Parser]] = {
@@ -456,19 +275,9 @@ _PARSERS: dict[str, tuple[str, _Parser]] = {
 }
 
 
-def parse_event(body: str | bytes) -> StripeEvent:
-    """Parse a raw Stripe event body (a snapshot event, object "event") into its typed value.
-
-    The envelope gives id, created, livemode and type; data.object must be the object the
-    type is about. Raises EventParseError, and nothing else, for anything malformed or for a
-    type the rules do not handle.
-    """
-    root = _load(body)
-    root.constant("object", "event")  # thin events ("v2.core.event") are another format
-    event_type = root.string("type")
-    if event_type not in _PARSERS:
-        raise root.error("type", f"unhandled event type {_quote(event_type)}")
-    object_name, parser = _PARSERS[event_type]
+def _parse(
+    root: Fields, event_type: str, object_name: str, parser: Callable[[_Envelope, Fields], _E]
+) -> _E:
     envelope = _Envelope(
         event_id=root.identifier("id"),
         created=root.timestamp("created"),
@@ -477,3 +286,49 @@ def parse_event(body: str | bytes) -> StripeEvent:
     data_object = root.child("data").child("object")
     data_object.constant("object", object_name)
     return parser(envelope, data_object)
+
+
+def _root(body: str | bytes) -> tuple[Fields, str]:
+    root = load(body)
+    root.constant("object", "event")  # thin events ("v2.core.event") are another format
+    return root, root.string("type")
+
+
+def parse_event(body: str | bytes) -> StripeEvent:
+    """Parse a raw Stripe event body (a snapshot event, object "event") into its typed value.
+
+    The envelope gives id, created, livemode and type; data.object must be the object the
+    type is about. Raises EventParseError, and nothing else, for anything malformed or for a
+    type the rules do not handle.
+    """
+    root, event_type = _root(body)
+    if event_type not in _PARSERS:
+        raise root.error("type", f"unhandled event type {quote(event_type)}")
+    object_name, parser = _PARSERS[event_type]
+    return _parse(root, event_type, object_name, parser)
+
+
+def _typed(
+    event_type: str, object_name: str, parser: Callable[[_Envelope, Fields], _E]
+) -> Callable[[str | bytes], _E]:
+    """The parser of one event type: parse_event's checks, and the body's type must be it."""
+
+    def parse(body: str | bytes) -> _E:
+        root, found = _root(body)
+        if found != event_type:
+            raise root.error("type", f"expected {event_type!r}, got {quote(found)}")
+        return _parse(root, event_type, object_name, parser)
+
+    parse.__name__ = "parse_" + event_type.replace(".", "_")
+    parse.__doc__ = f"Parse a {event_type} body (EventParseError for anything else)."
+    return parse
+
+
+parse_checkout_session_completed = _typed(
+    "checkout.session.completed", "checkout.session", _parse_checkout
+)
+parse_invoice_paid = _typed("invoice.paid", "invoice", _parse_invoice)
+parse_charge_refunded = _typed("charge.refunded", "charge", _parse_charge)
+parse_customer_subscription_deleted = _typed(
+    "customer.subscription.deleted", "subscription", _parse_subscription
+)

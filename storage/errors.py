@@ -13,3 +13,9 @@ class NotFound(StorageError):
         super().__init__(f"{kind} {ident!r} not found{where}")
         self.kind = kind
         self.ident = ident
+
+
+class InvariantViolation(StorageError):
+    """The ledger or the database answered in a way the rules rule out (a commission without
+    its attribution, a statement that returned no row where one always comes back): retrying
+    would fail the same way, so the event goes to the dead letters for an operator."""

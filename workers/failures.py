@@ -3,8 +3,9 @@
 The pipeline says what it means instead of letting the retry policy infer it from whatever
 was raised:
 
-- `DeadLetterNow`: waiting cannot fix this delivery (a payload the parsers refuse, a message
-  that is not ours, a broken invariant): straight to the dead letters, no retries.
+- `DeadLetterNow`: waiting cannot fix this delivery (a message that is not ours, say): straight
+  to the dead letters, no retries. The domain's EventParseError and storage's
+  InvariantViolation are its siblings below the workers (workers/retry.py lists all three).
 - `RetryLater`: a transient condition the code recognised (Stripe's API busy, a row that
   another transaction is about to commit): retried on the usual schedule.
 
@@ -25,8 +26,3 @@ class RetryLater(Exception):
 
 class MalformedDelivery(DeadLetterNow):
     """A queued message that does not hold a delivery of ours (a field missing or mistyped)."""
-
-
-class BrokenInvariant(DeadLetterNow):
-    """The ledger is not in a state the rules allow (a commission without its attribution,
-    say): retrying would fail the same way; an operator must look."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,8 @@ from storage.models import DeadLetter, EventPayload
 from storage.repositories import dead_letters
 from storage.repositories.event_log import LogRow, insert_rows
 from workers.context import current
+from workers.contract import Delivery, Replay
+from workers.failures import DeadLetterNow
 from workers.pipeline import Preview, preview, process
 from workers.retry import is_permanent
 
@@ -87,30 +90,44 @@ def describe(command: Any) -> dict[str, Any]:
     return {"command": type(command).__name__, **_plain(fields)}
 
 
-def _delivery(letter: DeadLetter) -> dict[str, Any]:
-    kwargs = dict(letter.message.get("kwargs") or {})
-    kwargs.update(
+def _livemode_of(body: str) -> bool:
+    """The envelope's livemode, for a delivery rebuilt from what PostgreSQL kept (a body the
+    ingress verified and parsed); False when it cannot be read: the frame takes the event's
+    own livemode from its payload, and a payload that does not parse fails there, by name."""
+    try:
+        root = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(root, dict) and root.get("livemode") is True
+
+
+def _delivery(letter: DeadLetter) -> Delivery:
+    kwargs = letter.message.get("kwargs") or {}
+    api_version = kwargs.get("api_version") if isinstance(kwargs, dict) else None
+    return Delivery(
         workspace_id=letter.workspace_id,
         endpoint_id=letter.endpoint_id,
         event_id=letter.stripe_event_id,
         event_type=letter.event_type,
-        livemode=letter.livemode,
+        livemode=(
+            letter.livemode if isinstance(letter.livemode, bool) else _livemode_of(letter.body)
+        ),
         body=letter.body,
-        replay={"dead_letter_id": letter.id},
+        api_version=api_version if isinstance(api_version, str) else None,
+        replay=Replay(dead_letter_id=letter.id),
     )
-    return kwargs
 
 
 def _error_text(exc: BaseException) -> str:
     return redact(" ".join(f"{type(exc).__name__}: {exc}".split()))[:MAX_ERROR]
 
 
-def _run(delivery: dict[str, Any], *, dead_letter_id: str | None, dry_run: bool) -> ReplayResult:
-    event_id, event_type = delivery["event_id"], delivery["event_type"]
+def _run(delivery: Delivery, *, dead_letter_id: str | None, dry_run: bool) -> ReplayResult:
+    event_id, event_type = delivery.event_id, delivery.event_type
     if dry_run:
         try:
             seen: Preview = preview(delivery)
-        except EventParseError as exc:
+        except (EventParseError, DeadLetterNow) as exc:
             return ReplayResult(dead_letter_id, event_id, event_type, "failed",
                                 error=_error_text(exc))  # fmt: skip
         return ReplayResult(
@@ -129,8 +146,8 @@ def _run(delivery: dict[str, Any], *, dead_letter_id: str | None, dry_run: bool)
         log.warning(
             "replay.failed",
             event_id=event_id,
-            workspace_id=delivery["workspace_id"],
-            endpoint_id=delivery["endpoint_id"],
+            workspace_id=delivery.workspace_id,
+            endpoint_id=delivery.endpoint_id,
             error=type(exc).__name__,
         )
         return ReplayResult(dead_letter_id, event_id, event_type, "failed", error=error)
@@ -145,7 +162,7 @@ def _run(delivery: dict[str, Any], *, dead_letter_id: str | None, dry_run: bool)
 
 
 def _record_failure(
-    delivery: dict[str, Any], dead_letter_id: str | None, exc: BaseException, error: str
+    delivery: Delivery, dead_letter_id: str | None, exc: BaseException, error: str
 ) -> None:
     """A failed replay: a `failed` log row, and the dead letter (still open) says why."""
     context = current()
@@ -162,11 +179,11 @@ def _record_failure(
                 [
                     LogRow(
                         "failed",
-                        workspace_id=delivery["workspace_id"],
-                        endpoint_id=delivery["endpoint_id"],
-                        stripe_event_id=delivery["event_id"],
-                        event_type=delivery["event_type"],
-                        livemode=delivery.get("livemode"),
+                        workspace_id=delivery.workspace_id,
+                        endpoint_id=delivery.endpoint_id,
+                        stripe_event_id=delivery.event_id,
+                        event_type=delivery.event_type,
+                        livemode=delivery.livemode,
                         reason=type(exc).__name__,
                         detail={**detail, "permanent": is_permanent(exc)},
                     )
@@ -261,15 +278,15 @@ def replay_event(
         else:
             payload = payloads[0]
             letter_id = None
-            delivery = {
-                "workspace_id": payload.workspace_id,
-                "endpoint_id": payload.endpoint_id,
-                "event_id": payload.stripe_event_id,
-                "event_type": payload.event_type,
-                "livemode": None,
-                "body": payload.body,
-                "replay": {"force": True},
-            }
+            delivery = Delivery(
+                workspace_id=payload.workspace_id,
+                endpoint_id=payload.endpoint_id,
+                event_id=payload.stripe_event_id,
+                event_type=payload.event_type,
+                livemode=_livemode_of(payload.body),
+                body=payload.body,
+                replay=Replay(force=True),
+            )
     if letter_id is not None:
         return replay_dead_letter(letter_id, dry_run=dry_run)
     return _run(delivery, dead_letter_id=None, dry_run=dry_run)

@@ -12,14 +12,18 @@ enough to ride out a PostgreSQL failover or a Stripe incident, short enough that
 sees it the same hour. docs/operations.md repeats the table.
 
 Permanent failures go to the dead letters at once, without retries: waiting cannot fix them.
+Each is named, never inferred from an assertion (which `python -O` would remove):
 - a verified payload the parsers cannot read (EventParseError);
-- a broken invariant: the database refused a row (a CHECK, NOT NULL, foreign key or unique
-  constraint: IntegrityError), a value it cannot hold (DataError), or our own assertion.
+- whatever the code names as such: DeadLetterNow (workers/failures.py), MalformedDelivery (a
+  message that is not a delivery of ours) among them;
+- a broken invariant: the ledger answered what the rules rule out (InvariantViolation), the
+  database refused a row (a CHECK, NOT NULL, foreign key or unique constraint:
+  IntegrityError), or a value it cannot hold (DataError).
 
-Everything else is retried: PostgreSQL or Redis unreachable, serialization failures and
-deadlocks, Stripe's API answering 5xx or 429 or timing out, and errors nobody foresaw (a bug
-fixed by a deploy within the hour lets the event through; a dead letter would need an
-operator). Skips are not failures: the pipeline records them and returns.
+Everything else is retried (RetryLater says so by name): PostgreSQL or Redis unreachable,
+serialization failures and deadlocks, Stripe's API answering 5xx or 429 or timing out, and
+errors nobody foresaw (a bug fixed by a deploy within the hour lets the event through; a dead
+letter would need an operator). Skips are not failures: the frame records them and returns.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import psycopg
 import sqlalchemy.exc
 
 from domain.events import EventParseError
+from storage.errors import InvariantViolation
+from workers.failures import DeadLetterNow
 
 MAX_RETRIES = 15
 #: milliseconds
@@ -35,10 +41,11 @@ MIN_BACKOFF = 1_000
 MAX_BACKOFF = 600_000
 
 _PERMANENT_DRIVER_ERRORS = (psycopg.IntegrityError, psycopg.DataError)
+_PERMANENT = (EventParseError, DeadLetterNow, InvariantViolation)
 
 
 def is_permanent(exc: BaseException) -> bool:
-    if isinstance(exc, EventParseError | AssertionError):
+    if isinstance(exc, _PERMANENT):
         return True
     if isinstance(exc, sqlalchemy.exc.StatementError) and exc.orig is not None:
         exc = exc.orig

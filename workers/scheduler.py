@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.logs import get_logger
 from storage.db import unit_of_work
-from storage.repositories import commissions, ledger, retention
+from storage.repositories import commissions, retention
+from storage.repositories.ledger import parking
 from storage.repositories.retention import Retention
 
 log = get_logger(__name__)
@@ -54,7 +55,7 @@ def tick(
         if not got:
             return TickResult(ran=False)
         approved = commissions.approve_due(session, now=at)
-        expired = ledger.prune_parked(session, now=at)
+        expired = parking.prune_parked(session, now=at)
     pruned = retention.prune(factory, keep, now=at) if keep is not None else None
     if approved or expired or (pruned and any(pruned.values())):
         log.info("scheduler.tick", approved=approved, parked_expired=expired, pruned=pruned)

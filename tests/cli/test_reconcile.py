@@ -39,6 +39,7 @@ from workers.contract import (
     EVENT_LOG_STREAM,
     IDEMPOTENCY_TTL,
     ROUTES,
+    Delivery,
     idempotency_key,
     queue_key,
 )
@@ -275,7 +276,9 @@ def test_events_the_ingress_or_the_workers_saw_are_not_queued(
         path = f"/api/webhooks/{merchant.endpoint_id}"
         assert client.post(path, content=raw, headers=headers).json()["status"] == "queued"
     # `applied` was applied by the workers more than 4 days ago: no idempotency key is left.
-    assert process(ev.delivery(json.dumps(applied), workspace_id=merchant.workspace_id)).outcome
+    assert process(
+        Delivery.from_kwargs(ev.delivery(json.dumps(applied), workspace_id=merchant.workspace_id))
+    ).outcome
     # `elsewhere` went to another endpoint of the workspace, since disabled.
     with unit_of_work(make_session_factory(engine)) as session:
         old = endpoints.create(session, workspace_id=merchant.workspace_id)

@@ -42,6 +42,7 @@ from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop, ticking
 from tests.workers.stripe_standin import stripe_standin
 from workers import context
+from workers.contract import Delivery
 from workers.pipeline import process
 
 pytestmark = pytest.mark.slow
@@ -313,7 +314,10 @@ def test_a_refused_or_failing_stripe_api_key_is_logged_without_the_key(
                     amount_refunded=100,
                 )  # fmt: skip
                 try:
-                    process(ev.delivery(refund, workspace_id=shop.workspace_id), attempt=1)
+                    process(
+                        Delivery.from_kwargs(ev.delivery(refund, workspace_id=shop.workspace_id)),
+                        attempt=1,
+                    )
                 except Exception as exc:  # StripeUnavailable: retried; what does it say?
                     seen.append(f"{type(exc).__name__}: {exc} {exc.__cause__!r}")
             # Stripe's API was really asked, with the key.

@@ -16,6 +16,7 @@ from storage.models import Commission, WebhookEventLog
 from storage.repositories import clicks, partners, programs, workspaces
 from tests.workers import stripe_events
 from workers import context
+from workers.contract import Delivery
 from workers.pipeline import Outcome, process
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -30,9 +31,8 @@ class Shop:
     click_id: str
 
     def deliver(self, body: str, *, workspace_id: str | None = None) -> Outcome:
-        return process(
-            stripe_events.delivery(body, workspace_id=workspace_id or self.workspace_id), attempt=1
-        )
+        kwargs = stripe_events.delivery(body, workspace_id=workspace_id or self.workspace_id)
+        return process(Delivery.from_kwargs(kwargs), attempt=1)
 
     def commissions(self) -> list[Commission]:
         with Session(self.engine) as session:

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, text
 
 from domain.events import EventParseError, parse_event
 from storage.db import make_engine
+from storage.errors import InvariantViolation
+from workers.failures import DeadLetterNow, MalformedDelivery, RetryLater
 from workers.retry import MAX_RETRIES, is_permanent, should_retry
 from workers.stripe_api import StripeUnavailable
 
@@ -39,7 +41,10 @@ def test_permanent_failures_are_dead_lettered_at_once(engine: Engine) -> None:
         # A broken invariant: PostgreSQL refuses the row, or the value.
         raised(engine, "INSERT INTO workspaces (id, name) VALUES ('ws_1', '')"),
         raised(engine, "SELECT 'x'::int"),
-        AssertionError("a commission needs its attribution"),
+        # Named by the code, never inferred from an assertion (python -O removes those).
+        InvariantViolation("a commission needs its attribution"),
+        MalformedDelivery("delivery field 'body': expected a string"),
+        DeadLetterNow("waiting cannot fix this"),
     ]
     for exc in broken:
         assert is_permanent(exc), exc
@@ -64,3 +69,10 @@ def test_transient_failures_are_retried_until_the_limit(engine: Engine) -> None:
         assert should_retry(0, exc) is True
         assert should_retry(MAX_RETRIES - 1, exc) is True
         assert should_retry(MAX_RETRIES, exc) is False
+
+
+def test_an_assertion_decides_nothing() -> None:
+    """A failed assert is an error nobody foresaw: retried like one, not a dead letter."""
+    for exc in (AssertionError("a commission needs its attribution"), RetryLater("busy")):
+        assert not is_permanent(exc), exc
+        assert should_retry(0, exc) is True

@@ -1,16 +1,17 @@
-"""One Dramatiq actor per handled Stripe event type, one module each.
+"""One Dramatiq actor per handled Stripe event type, declared from the event modules.
 
-Importing this package declares them on the broker installed by workers.main.
+Importing this package declares them on the broker installed by workers.main: each takes its
+name and queue from workers.contract (the type's dots as underscores) and runs the frame.
 """
 
-from workers.actors.charge_refunded import charge_refunded
-from workers.actors.checkout_session_completed import checkout_session_completed
-from workers.actors.customer_subscription_deleted import customer_subscription_deleted
-from workers.actors.invoice_paid import invoice_paid
+from __future__ import annotations
 
-__all__ = [
-    "charge_refunded",
-    "checkout_session_completed",
-    "customer_subscription_deleted",
-    "invoice_paid",
-]
+import dramatiq
+
+from workers.actors._declare import declare
+from workers.events import MODULES
+
+#: event type -> its actor
+ACTORS: dict[str, dramatiq.Actor[..., None]] = {
+    event_type: declare(event_type) for event_type in MODULES
+}
