@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from domain.envelope import Envelope, read_envelope
 from domain.json_fields import EventParseError, Fields, load, quote
 
 __all__ = [
@@ -276,22 +277,16 @@ _PARSERS: dict[str, tuple[str, _Parser]] = {
 
 
 def _parse(
-    root: Fields, event_type: str, object_name: str, parser: Callable[[_Envelope, Fields], _E]
+    root: Fields, envelope: Envelope, object_name: str, parser: Callable[[_Envelope, Fields], _E]
 ) -> _E:
-    envelope = _Envelope(
-        event_id=root.identifier("id"),
-        created=root.timestamp("created"),
-        livemode=root.boolean("livemode"),
-    )
     data_object = root.child("data").child("object")
     data_object.constant("object", object_name)
-    return parser(envelope, data_object)
+    return parser(_Envelope(envelope.id, envelope.created, envelope.livemode), data_object)
 
 
-def _root(body: str | bytes) -> tuple[Fields, str]:
+def _root(body: str | bytes) -> tuple[Fields, Envelope]:
     root = load(body)
-    root.constant("object", "event")  # thin events ("v2.core.event") are another format
-    return root, root.string("type")
+    return root, read_envelope(root)  # the ingress' reader: the two never disagree
 
 
 def parse_event(body: str | bytes) -> StripeEvent:
@@ -301,11 +296,11 @@ def parse_event(body: str | bytes) -> StripeEvent:
     type is about. Raises EventParseError, and nothing else, for anything malformed or for a
     type the rules do not handle.
     """
-    root, event_type = _root(body)
-    if event_type not in _PARSERS:
-        raise root.error("type", f"unhandled event type {quote(event_type)}")
-    object_name, parser = _PARSERS[event_type]
-    return _parse(root, event_type, object_name, parser)
+    root, envelope = _root(body)
+    if envelope.type not in _PARSERS:
+        raise root.error("type", f"unhandled event type {quote(envelope.type)}")
+    object_name, parser = _PARSERS[envelope.type]
+    return _parse(root, envelope, object_name, parser)
 
 
 def _typed(
@@ -314,10 +309,10 @@ def _typed(
     """The parser of one event type: parse_event's checks, and the body's type must be it."""
 
     def parse(body: str | bytes) -> _E:
-        root, found = _root(body)
-        if found != event_type:
-            raise root.error("type", f"expected {event_type!r}, got {quote(found)}")
-        return _parse(root, event_type, object_name, parser)
+        root, envelope = _root(body)
+        if envelope.type != event_type:
+            raise root.error("type", f"expected {event_type!r}, got {quote(envelope.type)}")
+        return _parse(root, envelope, object_name, parser)
 
     parse.__name__ = "parse_" + event_type.replace(".", "_")
     parse.__doc__ = f"Parse a {event_type} body (EventParseError for anything else)."
