@@ -102,7 +102,8 @@ def driver_connection(session: Session) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] = cached[1]
         return conn
     conn = cast(Any, session.connection().connection.driver_connection)
-    assert isinstance(conn, psycopg.Connection)
+    if not isinstance(conn, psycopg.Connection):
+        raise TypeError(f"expected a psycopg connection, got {type(conn).__name__}")
     # Looking it up costs more than most statements: remembered for this transaction.
     session.info[_DRIVER_CONNECTION] = (session.get_transaction(), conn)
     return conn

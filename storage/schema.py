@@ -43,7 +43,8 @@ def alembic_config(engine: Engine) -> Config:
 def schema_state(engine: Engine) -> SchemaState:
     script = ScriptDirectory.from_config(alembic_config(engine))
     head = script.get_current_head()
-    assert head is not None, "no migrations found"
+    if head is None:
+        raise RuntimeError("no migrations found in storage/migrations: a broken install")
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return SchemaState(current=current, head=head)

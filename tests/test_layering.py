@@ -126,3 +126,16 @@ def test_the_layering_check_would_catch_a_violation(tmp_path: Path) -> None:
     assert not _allowed("workers.pipeline", "ingress")
     assert _allowed("workers.contract", "ingress")
     assert not _allowed("storage.db", "config")
+
+
+def test_no_assert_decides_anything_outside_the_tests() -> None:
+    """`python -O` removes asserts: the product names its failures instead (workers/failures.py,
+    storage.errors.InvariantViolation), so no check of the product is an assert."""
+    found = [
+        f"{path.relative_to(REPO)}:{node.lineno}"
+        for package in sorted(PROJECT)
+        for path in _sources(package)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []

@@ -126,9 +126,9 @@ def build_app() -> Starlette:
     of its WEB_CONCURRENCY worker processes)."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    assert settings.database_url is not None
-    assert settings.redis_url is not None
-    assert settings.master_keys is not None
+    if settings.database_url is None or settings.redis_url is None or not settings.master_keys:
+        # `traaaction serve` resolves all three before it execs this process.
+        raise SystemExit("DATABASE_URL, REDIS_URL and TRAAACTION_KEYS are required here")
     engine = make_engine(settings.database_url, application_name="traaaction-ingress")
     secret_box = SecretBox(settings.master_keys)
     app = create_app(

@@ -218,7 +218,8 @@ class Maintenance(Middleware):
         return dead
 
     def after_worker_boot(self, broker: object, worker: object) -> None:
-        assert isinstance(broker, RedisBroker)
+        if not isinstance(broker, RedisBroker):
+            raise TypeError(f"broker maintenance needs a RedisBroker, got {type(broker).__name__}")
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._loop, args=(broker,), name="broker-maintenance", daemon=True

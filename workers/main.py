@@ -22,6 +22,7 @@ _settings = load_settings()
 configure_logging(_settings.log_level, _settings.log_format)
 if _settings.redis_url is None or _settings.database_url is None:
     raise SystemExit("REDIS_URL and DATABASE_URL are required here (`traaaction worker` sets them)")
+_redis_url: str = _settings.redis_url
 _engine = make_engine(
     _settings.database_url,
     pool_size=_settings.worker_threads,
@@ -44,8 +45,7 @@ class _LogWriterMiddleware(Middleware):
         self._writer: LogWriter | None = None
 
     def after_worker_boot(self, broker: object, worker: object) -> None:
-        assert _settings.redis_url is not None
-        self._writer = LogWriter(redis.Redis.from_url(_settings.redis_url), _factory)
+        self._writer = LogWriter(redis.Redis.from_url(_redis_url), _factory)
         self._writer.start()
 
     def before_worker_shutdown(self, broker: object, worker: object) -> None:
@@ -53,7 +53,7 @@ class _LogWriterMiddleware(Middleware):
             self._writer.stop()
 
 
-broker = install_broker(_settings.redis_url)
+broker = install_broker(_redis_url)
 broker.add_middleware(_LogWriterMiddleware())
 
 import workers.actors  # noqa: E402,F401 - declares the actors on the broker installed above

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from domain.programs import FlatReward, PercentReward, ProgramTerms, normalize_currency
 from storage import ids
-from storage.errors import NotFound
+from storage.errors import InvariantViolation, NotFound
 from storage.models import Program
 from storage.repositories import workspaces
 
@@ -56,11 +56,14 @@ def make_terms(
     holding_days: int,
 ) -> ProgramTerms:
     """A program's terms from its columns (as `terms_of`, for a row read without the ORM)."""
+    # The programs table's CHECKs make these NULLs impossible; a row without them is a
+    # broken invariant, named, never a bare assert (python -O removes those).
     if reward_kind == "percent":
-        assert percent_bps is not None
+        if percent_bps is None:
+            raise InvariantViolation("a percent program without percent_bps")
         reward: PercentReward | FlatReward = PercentReward(percent_bps)
     else:
-        assert flat_amount is not None
-        assert currency is not None
+        if flat_amount is None or currency is None:
+            raise InvariantViolation("a flat program without its amount or currency")
         reward = FlatReward(flat_amount, currency)
     return ProgramTerms(reward, recurring_months, holding_days)
