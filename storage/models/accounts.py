@@ -1,0 +1,157 @@
+"""Workspaces, their endpoints and secrets, programs, partners and clicks (migration 0001)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, timestamp_now
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    __table_args__ = (CheckConstraint("length(name) between 1 and 200", name="name_length"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        UniqueConstraint("id", "workspace_id"),
+        Index(None, "workspace_id", "created_at"),
+    )
+
+    #: the public id in /api/webhooks/{id}; 160 random bits
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class EndpointSecret(Base):
+    """A Stripe signing secret (whsec_...), sealed by storage.crypto. Several may be active."""
+
+    __tablename__ = "endpoint_secrets"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["endpoint_id", "workspace_id"],
+            ["webhook_endpoints.id", "webhook_endpoints.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("octet_length(nonce) = 12", name="nonce_size"),
+        Index(None, "endpoint_id"),
+        Index(None, "key_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(Text, nullable=False)
+    workspace_id: Mapped[str] = mapped_column(Text, nullable=False)
+    #: which master key (TRAAACTION_KEYS id) sealed it; rotation rewrites rows not on the current
+    key_id: Mapped[str] = mapped_column(Text, nullable=False)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: the last four characters, the most any output ever shows
+    last4: Mapped[str] = mapped_column(Text, nullable=False)
+    #: after this instant the secret no longer verifies (a rolled secret's 24 h); NULL = never
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Program(Base):
+    __tablename__ = "programs"
+    __table_args__ = (
+        UniqueConstraint("id", "workspace_id"),
+        CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        # The IS NOT NULLs matter: a CHECK passes when its expression is NULL, and a NULL
+        # percent_bps, flat_amount or currency would make the comparisons below NULL.
+        CheckConstraint(
+            "(reward_kind = 'percent' AND percent_bps IS NOT NULL"
+            " AND percent_bps BETWEEN 1 AND 10000 AND flat_amount IS NULL AND currency IS NULL)"
+            " OR (reward_kind = 'flat' AND percent_bps IS NULL AND flat_amount IS NOT NULL"
+            " AND flat_amount > 0 AND currency IS NOT NULL AND currency ~ '^[a-z]{3}$')",
+            name="reward",
+        ),
+        CheckConstraint(
+            "recurring_months IS NULL OR recurring_months >= 1", name="recurring_months"
+        ),
+        CheckConstraint("holding_days BETWEEN 0 AND 3650", name="holding_days"),
+        Index(None, "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    #: 'percent' or 'flat'
+    reward_kind: Mapped[str] = mapped_column(Text, nullable=False)
+    #: basis points: 1250 = 12.5 %
+    percent_bps: Mapped[int | None] = mapped_column(Integer)
+    #: minor units of `currency`
+    flat_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: lower-case ISO code, for flat rewards
+    currency: Mapped[str | None] = mapped_column(Text)
+    #: paid months that earn a commission; 1 = first payment only; NULL = lifetime
+    recurring_months: Mapped[int | None] = mapped_column(Integer)
+    holding_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    __table_args__ = (
+        UniqueConstraint("id", "workspace_id"),
+        ForeignKeyConstraint(
+            ["program_id", "workspace_id"], ["programs.id", "programs.workspace_id"]
+        ),
+        CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        Index(None, "workspace_id", "created_at"),
+        Index(None, "program_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    program_id: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Click(Base):
+    """A click on a partner's link; its id is the `tracClickId` a checkout carries."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        ForeignKeyConstraint(
+            ["partner_id", "workspace_id"], ["partners.id", "partners.workspace_id"]
+        ),
+        Index(None, "partner_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    partner_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
