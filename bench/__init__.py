@@ -1,1 +1,1 @@
-"""The ingress benchmark (see bench/README.md): `python bench/ingress.py`."""
+"""The benchmarks: ingress, latency, throughput, burst (bench/README.md, bench/harness.py)."""

@@ -13,51 +13,27 @@
    visible since its previous query, and notes when it first saw each;
 6. latency = first seen - 200 received, per event (those of the warm-up left out); afterwards
    every event sent must have exactly one commission and one `processed` log row.
+
+The load is bench/open_loop.py's, the poller bench/commission_poller.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
-import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from contextlib import suppress
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import psycopg
-import redis
-
-from bench.common import (
-    BenchError,
-    Children,
-    Meter,
-    Postgres,
-    bench_session,
-    conninfo,
-    database_name,
-    disturbed,
-    environment,
-    free_port,
-    fresh_database,
-    has_tool,
-    install_signal_handlers,
-    percentile,
-    pinned,
-    postgres_url,
-    protect_cleanup,
-    publish,
-    run_guarded,
-    wait_for_quiet,
-    wait_ready,
-)
+from bench import harness
+from bench.commission_poller import Poller
+from bench.cpu import Meter, Postgres, disturbed
+from bench.databases import conninfo, database_name
 from bench.events import http_request
+from bench.open_loop import Delivery, SendResult, send_open_loop
+from bench.processes import BenchError, free_port, wait_ready
+from bench.reports import percentile
 from bench.stack import (
     Events,
     Shop,
@@ -92,175 +68,6 @@ class Options:
     max_p99: float
 
 
-# --------------------------------------------------------------------------------------------
-# the load: open-loop HTTP/1.1 over keep-alive connections
-
-
-@dataclass
-class Delivery:
-    event_id: str
-    session_id: str
-    request: bytes
-    warmup: bool
-    due: float = 0.0  # when it was scheduled (wall clock)
-    sent: float = 0.0  # when its first byte was written
-    answered: float = 0.0  # when its whole answer had arrived
-    status: int = 0  # 0: no answer (connection error)
-
-
-@dataclass
-class SendResult:
-    opened_connections: int = 0
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-
-
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-
-async def _open(port: int, result: SendResult) -> _Connection:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    result.opened_connections += 1
-    return _Connection(reader, writer)
-
-
-async def _exchange(
-    conn: _Connection, delivery: Delivery, idle: deque[_Connection], result: SendResult
-) -> None:
-    try:
-        delivery.sent = time.time()
-        conn.writer.write(delivery.request)
-        head = await conn.reader.readuntil(b"\r\n\r\n")
-        delivery.status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length:
-            await conn.reader.readexactly(length)
-        delivery.answered = time.time()
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-        result.errors += 1
-        if len(result.error_samples) < 5:
-            result.error_samples.append(repr(exc))
-        conn.writer.close()
-        return
-    idle.append(conn)
-
-
-async def _send_all(port: int, deliveries: list[Delivery], opts: Options) -> SendResult:
-    """Send delivery i at start + i / rate (open loop: a late answer delays nothing)."""
-    result = SendResult()
-    # Oldest idle connection first: each one is used often enough that the server never closes
-    # it for being idle (uvicorn: after 5 s), which would fail the request written on it.
-    idle = deque([await _open(port, result) for _ in range(opts.connections)])
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-    start = loop.time() + 0.2
-    offset = time.time() - loop.time()  # loop clock -> wall clock (the poller's and workers')
-    for i, delivery in enumerate(deliveries):
-        due = start + i / opts.rate
-        delivery.due = due + offset
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        conn = idle.popleft() if idle else await _open(port, result)
-        task = loop.create_task(_exchange(conn, delivery, idle, result))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    if tasks:
-        await asyncio.wait(tasks, timeout=30)
-    for conn in idle:
-        conn.writer.close()
-    return result
-
-
-def _run_load(port: int, deliveries: list[Delivery], opts: Options) -> SendResult:
-    try:
-        import uvloop
-
-        return uvloop.run(_send_all(port, deliveries, opts))
-    except ImportError:
-        return asyncio.run(_send_all(port, deliveries, opts))
-
-
-# --------------------------------------------------------------------------------------------
-# the observer: when each commission became visible in PostgreSQL
-
-#: newly visible rows only: those whose inserting transaction was not yet visible to the
-#: previous query, i.e. whose xid is at or above that query's snapshot xmin (compared modulo
-#: 2^32, as xids wrap). The created_at bound only keeps the scan short (its index): it is the
-#: newest created_at seen minus --window seconds, and the final check catches any row that a
-#: transaction open longer than that made visible unseen.
-_POLL = """
-WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
-SELECT snap.xmin, c.checkout_session_id, c.created_at
-FROM snap LEFT JOIN commissions c
-  ON c.workspace_id = %(ws)s
- AND c.created_at > %(since)s
- AND ((c.xmin::text::bigint - %(after)s) & 4294967295) < 2147483648
-"""
-
-
-class Poller(threading.Thread):
-    def __init__(self, database_url: str, workspace_id: str, interval: float, window: float):
-        super().__init__(name="commission-poller", daemon=True)
-        self._conninfo = conninfo(database_url)
-        self._workspace_id = workspace_id
-        self._interval = interval
-        self._window = timedelta(seconds=window)
-        self._halt = threading.Event()
-        #: checkout session id -> (first seen, commission created_at), wall clock seconds
-        self.seen: dict[str, tuple[float, float]] = {}
-        self.cycles: list[float] = []  # seconds between two answers
-        self.query_s: list[float] = []
-        self.error: BaseException | None = None
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(10)
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:  # reported by the bench
-            self.error = exc
-
-    def _run(self) -> None:
-        # Not prepared: a generic plan cannot know how recent `since` is, and scans everything.
-        with psycopg.connect(self._conninfo, autocommit=True, prepare_threshold=None) as conn:
-            row = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()
-            assert row is not None
-            after = int(row[0]) % 2**32
-            newest = datetime.now(UTC) - timedelta(minutes=5)
-            previous = time.time()
-            while not self._halt.is_set():
-                started = time.time()
-                rows = conn.execute(
-                    _POLL,
-                    {"ws": self._workspace_id, "since": newest - self._window, "after": after},
-                ).fetchall()
-                now = time.time()
-                self.query_s.append(now - started)
-                self.cycles.append(now - previous)
-                previous = now
-                after = int(rows[0][0]) % 2**32
-                for _xmin, session_id, created_at in rows:
-                    if session_id is None or session_id in self.seen:
-                        continue
-                    self.seen[session_id] = (now, created_at.timestamp())
-                    newest = max(newest, created_at)
-                self._halt.wait(max(0.0, self._interval - (time.time() - started)))
-
-
-# --------------------------------------------------------------------------------------------
-# one measurement
-
-
 @dataclass
 class Measurement:
     attempt: int
@@ -287,29 +94,27 @@ def _stats(values: Sequence[float]) -> dict[str, float | None]:
     }
 
 
-class Bench:
-    def __init__(
-        self, opts: Options, shop: Shop, redis_url: str, children: Children, work: Path
-    ) -> None:
+class LatencyBench:
+    """One measurement: the stack started afresh, the load, the poller, the checks."""
+
+    def __init__(self, opts: Options, shop: Shop, held: harness.Session) -> None:
         self.opts = opts
         self.shop = shop
-        self.redis_url = redis_url
-        self.redis = redis.Redis.from_url(redis_url)
-        self.children = children
-        self.work = work
+        self.redis_url = held.redis_url
+        self.redis = held.redis
+        self.children = held.children
+        self.work = held.work
         self.meter = Meter(
             self.redis, Postgres(conninfo(shop.database_url), database_name(shop.database_url))
         )
 
     def measure(self) -> Measurement:
-        for attempt in range(1, self.opts.retries + 2):
-            wait_for_quiet(self.redis, self.opts.quiet_wait)
-            m = self._measure_once(attempt)
-            if m.disturbed and attempt <= self.opts.retries:
-                print(f"    disturbed ({m.cpu}); measuring again", flush=True)
-                continue
-            return m
-        raise AssertionError("unreachable")
+        return harness.measure_until_undisturbed(
+            self._measure_once,
+            client=self.redis,
+            opts=self.opts,
+            again=lambda m: f"disturbed ({m.cpu}); measuring again" if m.disturbed else None,
+        )
 
     def _deliveries(self, port: int) -> list[Delivery]:
         opts = self.opts
@@ -339,11 +144,10 @@ class Bench:
         port = free_port()
         serve_log, worker_log = self.work / f"serve-{attempt}.log", self.work / "worker.log"
         serve = self.children.start(
-            pinned(
-                opts.server_cpu, traaaction("serve", "--host", "127.0.0.1", "--port", str(port))
-            ),
+            traaaction("serve", "--host", "127.0.0.1", "--port", str(port)),
             env=env,
             log=serve_log,
+            cpu=opts.server_cpu,
         )
         worker = self.children.start(traaaction("worker"), env=env, log=worker_log)
         poller: Poller | None = None
@@ -356,7 +160,7 @@ class Bench:
             )
             poller.start()
             before = self.meter.snapshot()
-            sent = _run_load(port, deliveries, opts)
+            sent = send_open_loop(port, deliveries, rate=opts.rate, connections=opts.connections)
             after = self.meter.snapshot()
             accepted = {d.session_id for d in deliveries if d.status == 200}
             deadline = time.monotonic() + opts.settle
@@ -438,10 +242,6 @@ class Bench:
         }
 
 
-# --------------------------------------------------------------------------------------------
-# report
-
-
 def render(m: Measurement, opts: Options) -> str:
     r = m.result
     lat = r["latency"]
@@ -508,67 +308,15 @@ def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument(
         "--settle", type=float, default=60.0, help="seconds to wait for the last commissions"
     )
-    parser.add_argument("--processes", type=int, default=2, help="WORKER_PROCESSES")
-    parser.add_argument("--threads", type=int, default=8, help="WORKER_THREADS")
-    parser.add_argument("--server-cpu", type=int, default=0, help="CPU the ingress is pinned to")
-    parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
-    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of serve and worker")
-    parser.add_argument("--retries", type=int, default=2, help="measure a disturbed run again")
-    parser.add_argument("--quiet-wait", type=float, default=180.0, help="seconds, at most")
+    harness.add_worker_options(parser, log_level_help="LOG_LEVEL of serve and worker")
+    harness.add_pin_options(parser, "server")
+    harness.add_retry_options(parser)
     parser.add_argument("--max-p99", type=float, default=MAX_P99_S, help="target, seconds")
-    parser.add_argument(
-        "--flush-redis",
-        action="store_true",
-        help="allow flushing a REDIS_URL database that holds keys of something else",
-    )
-    args = parser.parse_args(argv)
-    return (
-        Options(
-            rate=args.rate,
-            duration=args.duration,
-            warmup=args.warmup,
-            connections=args.connections,
-            poll_interval=args.poll_interval,
-            window=args.window,
-            settle=args.settle,
-            processes=args.processes,
-            threads=args.threads,
-            server_cpu=None if args.no_pin else args.server_cpu,
-            log_level=args.log_level,
-            retries=args.retries,
-            quiet_wait=args.quiet_wait,
-            max_p99=args.max_p99,
-        ),
-        args,
-    )
+    args = harness.parse(parser, argv)
+    return harness.options_from(Options, args), args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    opts, args = _parse(argv)
-    if opts.server_cpu is not None and not has_tool("taskset"):
-        print("bench: `taskset` is not installed (Debian: util-linux), or pass --no-pin")
-        return 2
-    install_signal_handlers()
-    started = datetime.now(UTC)
-    measured: list[Measurement] = []
-
-    def measure() -> int:
-        with bench_session(DEFAULT_REDIS_URL, flush_redis=args.flush_redis) as (stack, run):
-            database_url = stack.enter_context(fresh_database(postgres_url()))
-            shop = seed_shop(database_url)
-            bench = Bench(opts, shop, run.redis_url, run.children, run.work)
-            protect_cleanup(stack)
-            print(
-                f"bench: {opts.rate:g} events/s for {opts.warmup:g} + {opts.duration:g} s; "
-                f"Redis {run.redis_url}; PostgreSQL database {database_name(database_url)}",
-                flush=True,
-            )
-            measured.append(bench.measure())
-        return 0
-
-    if (failed := run_guarded(measure)) != 0:
-        return failed
-    [m] = measured
+def conclude(m: Measurement, opts: Options) -> harness.Outcome:
     p99 = m.result["latency"].get("p99_ms")
     p99 = math.inf if p99 is None else p99
     targets = {
@@ -578,24 +326,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         "zero non-2xx": m.result["non_2xx"] == 0 and m.result["errors"] == 0,
         "every event: exactly one commission": bool(m.check["ok"]),
     }
-    report = {
-        "started_at": started.isoformat(),
-        "options": asdict(opts),
-        "environment": environment(("dramatiq", "sqlalchemy", "psycopg", "redis", "uvicorn")),
-        "latency_ms": m.result["latency"],
-        "achieved_rate": m.result["achieved_rate"],
-        "non_2xx": m.result["non_2xx"],
-        "errors": m.result["errors"],
-        "disturbed": m.disturbed,
-        "targets": targets,
-        "all_targets_met": all(targets.values()),
-        "measurement": {**m.result, "attempt": m.attempt, "cpu": m.cpu, "check": m.check},
-    }
-    print(render(m, opts))
-    publish("latency", started, report, hide={"measurement", "options"})
-    return 0 if report["all_targets_met"] else 1
+    return harness.Outcome(
+        options=asdict(opts),
+        packages=("dramatiq", "sqlalchemy", "psycopg", "redis", "uvicorn"),
+        fields={
+            "latency_ms": m.result["latency"],
+            "achieved_rate": m.result["achieved_rate"],
+            "non_2xx": m.result["non_2xx"],
+            "errors": m.result["errors"],
+            "disturbed": m.disturbed,
+            "targets": targets,
+            "all_targets_met": all(targets.values()),
+            "measurement": {**m.result, "attempt": m.attempt, "cpu": m.cpu, "check": m.check},
+        },
+        table=render(m, opts),
+        passed=all(targets.values()),
+        hidden=frozenset({"measurement", "options"}),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts, args = _parse(argv)
+
+    def measure(held: harness.Session) -> Measurement:
+        shop = seed_shop(held.fresh_database())
+        bench = LatencyBench(opts, shop, held)
+        print(
+            f"bench: {opts.rate:g} events/s for {opts.warmup:g} + {opts.duration:g} s; "
+            f"Redis {held.redis_url}; PostgreSQL database {database_name(shop.database_url)}",
+            flush=True,
+        )
+        return bench.measure()
+
+    return harness.run(
+        "latency",
+        default_redis_url=DEFAULT_REDIS_URL,
+        flush_redis=args.flush_redis,
+        tools=harness.needed_tools(wrk=False, pinned=opts.server_cpu is not None),
+        measure=measure,
+        conclude=lambda measured: conclude(measured, opts),
+    )
 
 
 if __name__ == "__main__":
-    with suppress(BrokenPipeError):
-        sys.exit(main())
+    harness.command(main)

@@ -1,4 +1,4 @@
-"""The real service for the pipeline benchmarks (bench/latency.py, bench/throughput.py).
+"""The real service for the pipeline benchmarks (bench/latency.py, throughput.py, burst.py).
 
 A shop in a fresh database (workspace, program, partner, clicks, endpoint and signing secret,
 made through the storage repositories), the environment `traaaction serve` and `traaaction
@@ -21,8 +21,9 @@ from typing import Any
 import psycopg
 import redis
 
-from bench.common import BenchError, conninfo, tail
+from bench.databases import conninfo
 from bench.events import API_VERSION, EVENT_TYPE, payment_body
+from bench.processes import BenchError, tail
 from domain.programs import PercentReward, ProgramTerms
 from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine, make_session_factory, unit_of_work
@@ -34,6 +35,8 @@ ROUTE = ROUTES[EVENT_TYPE]
 QUEUE = queue_key(ROUTE.queue_name)
 #: Dramatiq's RedisBroker: one entry per worker process (broker), refreshed on every poll
 HEARTBEATS = f"{NAMESPACE}:__heartbeats__"
+#: the ingress' idempotency keys, one per accepted event (workers.contract.idempotency_key)
+SEEN_PATTERN = f"{NAMESPACE}:seen:*"
 #: the pipeline's tables, emptied between measurements on one database
 LEDGER_TABLES = (
     "applied_events",
@@ -211,6 +214,22 @@ def pending_messages(client: redis.Redis) -> int:
     pipe.hlen(f"{QUEUE}.DQ.msgs")
     queued, delayed = pipe.execute()
     return int(queued) + int(delayed)
+
+
+def wait_until_drained(
+    client: redis.Redis, worker: subprocess.Popen[bytes], log: Path, *, timeout: float
+) -> None:
+    """Poll every 10 ms until no message of the queue is left unacknowledged (Dramatiq
+    acknowledges after the actor returned, so after its transaction committed)."""
+    deadline = time.monotonic() + timeout
+    while pending_messages(client):
+        if worker.poll() is not None:
+            raise BenchError(f"the worker exited ({worker.returncode}):\n{tail(log)}")
+        if time.monotonic() > deadline:
+            raise BenchError(
+                f"{pending_messages(client)} messages left after {timeout:g} s:\n{tail(log)}"
+            )
+        time.sleep(0.01)
 
 
 def dead_letters(client: redis.Redis) -> int:

@@ -28,47 +28,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import redis
 
-from bench.common import (
-    BenchError,
-    Children,
-    Meter,
-    Postgres,
-    bench_session,
-    conninfo,
-    database_name,
-    disturbed,
-    environment,
-    fresh_database,
-    install_signal_handlers,
-    median,
-    postgres_url,
-    protect_cleanup,
-    publish,
-    run_guarded,
-    tail,
-    wait_for_quiet,
-)
+from bench import harness
+from bench.cpu import Meter, Postgres, disturbed
+from bench.databases import conninfo, database_name, fresh_database, postgres_url
+from bench.reports import checklist, median
 from bench.stack import (
     Shop,
     check_ledger,
     checkout_messages,
     dead_letters,
-    pending_messages,
     release_messages,
     seed_shop,
     service_env,
     store_messages,
     traaaction,
     wait_for_workers,
+    wait_until_drained,
 )
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -134,28 +115,37 @@ class Measurement:
             "check": self.check,
         }
 
+    def describe(self) -> str:
+        """One line per measurement, as it is printed when measured."""
+        return (
+            f"{self.rate:,.0f} msg/s ({self.messages:,} in {self.seconds:.2f} s; "
+            f"boot {self.boot_seconds:.1f} s), cpu {self.cpu}, "
+            f"check {'ok' if self.check['ok'] else self.check}"
+            + (" (disturbed)" if self.disturbed else "")
+        )
 
-class Bench:
-    def __init__(
-        self, opts: Options, redis_url: str, server_url: str, children: Children, work: Path
-    ) -> None:
+
+class ThroughputBench:
+    """Measures one target at a time, each on a fresh database and a flushed Redis."""
+
+    def __init__(self, opts: Options, held: harness.Session) -> None:
         self.opts = opts
-        self.redis_url = redis_url
-        self.redis = redis.Redis.from_url(redis_url)
-        self.server_url = server_url
-        self.children = children
-        self.work = work
+        self.redis_url = held.redis_url
+        self.redis = held.redis
+        self.children = held.children
+        self.work = held.work
 
     def measure(self, target: str, round_no: int) -> Measurement:
-        for attempt in range(1, self.opts.retries + 2):
-            wait_for_quiet(self.redis, self.opts.quiet_wait)
-            with fresh_database(self.server_url) as database_url:
-                m = self._measure_once(target, round_no, attempt, database_url)
-            if m.disturbed and attempt <= self.opts.retries:
-                print(f"    disturbed ({m.cpu}); measuring again", flush=True)
-                continue
-            return m
-        raise AssertionError("unreachable")
+        def once(attempt: int) -> Measurement:
+            with fresh_database(postgres_url()) as database_url:
+                return self._measure_once(target, round_no, attempt, database_url)
+
+        return harness.measure_until_undisturbed(
+            once,
+            client=self.redis,
+            opts=self.opts,
+            again=lambda m: f"disturbed ({m.cpu}); measuring again" if m.disturbed else None,
+        )
 
     def _start(self, target: str, shop: Shop, log: Path) -> subprocess.Popen[bytes]:
         opts = self.opts
@@ -194,16 +184,7 @@ class Bench:
             before = meter.snapshot()
             started = time.monotonic()
             release_messages(self.redis, messages)
-            deadline = started + opts.timeout
-            while pending_messages(self.redis):
-                if proc.poll() is not None:
-                    raise BenchError(f"the {target} worker exited:\n{tail(log)}")
-                if time.monotonic() > deadline:
-                    raise BenchError(
-                        f"{pending_messages(self.redis)} messages left after "
-                        f"{opts.timeout:g} s:\n{tail(log)}"
-                    )
-                time.sleep(0.01)
+            wait_until_drained(self.redis, proc, log, timeout=opts.timeout)
             seconds = time.monotonic() - started
             after = meter.snapshot()
         finally:
@@ -290,8 +271,7 @@ def render(summary: dict[str, Any], opts: Options) -> str:
         ratio = summary["ratio_real_to_floor"]
         per_round = ", ".join(f"{r:.2f}" for r in ratio["per_round"])
         lines += ["", f"  real / floor  {ratio['of_medians']:.2f}   (per round: {per_round})", ""]
-        for name, met in summary["targets"].items():
-            lines.append(f"  [{'x' if met else ' '}] {name}")
+        lines += checklist(summary["targets"])
     return "\n".join(lines)
 
 
@@ -301,87 +281,52 @@ def _parse(argv: Sequence[str] | None) -> tuple[Options, argparse.Namespace]:
         description="Drain queued checkout events: real actors against a one-INSERT floor.",
     )
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}"
-    )
-    parser.add_argument("--processes", type=int, default=2, help="WORKER_PROCESSES")
-    parser.add_argument("--threads", type=int, default=8, help="WORKER_THREADS")
-    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of the real worker")
-    parser.add_argument("--retries", type=int, default=2, help="measure a disturbed run again")
-    parser.add_argument("--quiet-wait", type=float, default=180.0, help="seconds, at most")
+    harness.add_round_options(parser, TARGETS)
+    harness.add_worker_options(parser, log_level_help="LOG_LEVEL of the real worker")
+    harness.add_retry_options(parser)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per drain, at most")
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO, help="target real/floor")
-    parser.add_argument(
-        "--flush-redis",
-        action="store_true",
-        help="allow flushing a REDIS_URL database that holds keys of something else",
-    )
-    args = parser.parse_args(argv)
-    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
-    if unknown := [t for t in targets if t not in TARGETS]:
-        parser.error(f"unknown target(s): {', '.join(unknown)}")
-    args.targets = targets
-    return (
-        Options(
-            messages=args.messages,
-            rounds=args.rounds,
-            processes=args.processes,
-            threads=args.threads,
-            log_level=args.log_level,
-            retries=args.retries,
-            quiet_wait=args.quiet_wait,
-            timeout=args.timeout,
-            min_ratio=args.min_ratio,
-        ),
-        args,
+    args = harness.parse(parser, argv)
+    args.targets = harness.targets_of(parser, args.targets, TARGETS)
+    return harness.options_from(Options, args), args
+
+
+def conclude(measurements: list[Measurement], opts: Options) -> harness.Outcome:
+    summary = summarize(measurements, opts)
+    return harness.Outcome(
+        options=asdict(opts),
+        packages=("dramatiq", "sqlalchemy", "psycopg", "redis"),
+        fields={**summary, "measurements": [m.row() for m in measurements]},
+        table=render(summary, opts),
+        # without both targets there is no ratio to meet: not a passing run
+        passed=summary.get("all_targets_met", False),
+        hidden=frozenset({"measurements"}),
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts, args = _parse(argv)
-    install_signal_handlers()
-    started = datetime.now(UTC)
-    measurements: list[Measurement] = []
 
-    def measure_all() -> int:
-        with bench_session(DEFAULT_REDIS_URL, flush_redis=args.flush_redis) as (stack, run):
-            bench = Bench(opts, run.redis_url, postgres_url(), run.children, run.work)
-            protect_cleanup(stack)
-            print(
-                f"bench: {opts.rounds} round(s) x {', '.join(args.targets)}; "
-                f"{opts.messages:,} messages each; Redis {run.redis_url}",
-                flush=True,
-            )
-            for round_no in range(1, opts.rounds + 1):
-                order = args.targets if round_no % 2 else tuple(reversed(args.targets))
-                for target in order:
-                    print(f"  round {round_no}: {target} ...", flush=True)
-                    m = bench.measure(target, round_no)
-                    measurements.append(m)
-                    print(
-                        f"    {m.rate:,.0f} msg/s ({m.messages:,} in {m.seconds:.2f} s; "
-                        f"boot {m.boot_seconds:.1f} s), cpu {m.cpu}, "
-                        f"check {'ok' if m.check['ok'] else m.check}",
-                        flush=True,
-                    )
-        return 0
+    def measure(held: harness.Session) -> list[Measurement]:
+        bench = ThroughputBench(opts, held)
+        print(
+            f"bench: {opts.rounds} round(s) x {', '.join(args.targets)}; "
+            f"{opts.messages:,} messages each; Redis {held.redis_url}",
+            flush=True,
+        )
+        return harness.measure_rounds(
+            opts.rounds, args.targets, bench.measure, Measurement.describe
+        )
 
-    if (failed := run_guarded(measure_all)) != 0:
-        return failed
-    summary = summarize(measurements, opts)
-    report = {
-        "started_at": started.isoformat(),
-        "options": asdict(opts),
-        "environment": environment(("dramatiq", "sqlalchemy", "psycopg", "redis")),
-        **summary,
-        "measurements": [m.row() for m in measurements],
-    }
-    print(render(summary, opts))
-    publish("throughput", started, report, hide={"measurements"})
-    return 0 if summary.get("all_targets_met", False) else 1
+    return harness.run(
+        "throughput",
+        default_redis_url=DEFAULT_REDIS_URL,
+        flush_redis=args.flush_redis,
+        tools=harness.needed_tools(wrk=False, pinned=False),
+        measure=measure,
+        conclude=lambda measurements: conclude(measurements, opts),
+    )
 
 
 if __name__ == "__main__":
-    with suppress(BrokenPipeError):
-        sys.exit(main())
+    harness.command(main)

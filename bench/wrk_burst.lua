@@ -8,7 +8,7 @@
 -- connection that asks for another request is parked (it is given the start of a request
 -- whose headers never end: the server waits for the rest, nothing is answered, nothing else is
 -- sent). When every request sent has been answered it writes the file DONE, which tells
--- bench/burst.py to stop wrk (SIGINT: wrk then prints its summary and calls done()). A request
+-- bench/burst_load.py to stop wrk (SIGINT: wrk then prints its summary and calls done()). A request
 -- lost to a socket error is never answered, so DONE is not written: the file SENT, written
 -- when the last request leaves, lets the bench notice the silence and stop wrk itself.
 --
