@@ -13,13 +13,17 @@ So ready = LLEN Q, in flight = HLEN Q.msgs - LLEN Q, delayed = HLEN Q.DQ.msgs, d
 ZCARD Q.XQ; the age of the oldest ready message is read from the head message's
 `message_timestamp` (when it was first enqueued). One MULTI for the counts, one more round
 trip for the head messages.
+
+The log writer's backlog (read_backlogs) is read from its streams' consumer group instead:
+XINFO GROUPS tells what the group has not been handed yet (lag) and what it holds without
+having acknowledged it (pending), as workers/log_writer.py reads and acknowledges entries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis
@@ -31,6 +35,8 @@ from workers.contract import (
     ROUTES,
     queue_key,
 )
+from workers.log_writer import GROUP as LOG_WRITER_GROUP
+from workers.log_writer import STREAMS as LOG_WRITER_STREAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +101,70 @@ def read_depths(client: redis.Redis, queues: Sequence[str], *, now_ms: int) -> l
     return found
 
 
-#: the Redis streams the log writer drains into PostgreSQL: (label, key)
-STREAMS = (
-    ("event-log records", EVENT_LOG_STREAM),
-    ("dead letters", DEAD_LETTER_STREAM),
-    # Not a backlog: what the log writer could not write, kept for an operator.
-    ("quarantined", QUARANTINE_STREAM),
-)
+#: what the overview calls the entries of the streams the log writer consumes
+STREAM_LABELS = {EVENT_LOG_STREAM: "event-log records", DEAD_LETTER_STREAM: "dead letters"}
+#: not a backlog: what the log writer could not write, kept (never trimmed) for an operator
+QUARANTINE = ("quarantined", QUARANTINE_STREAM)
+#: entries per XRANGE page when a group's lag must be counted by hand
+RANGE_PAGE = 1000
 
 
 def read_backlogs(client: redis.Redis) -> list[tuple[str, int]]:
-    """Entries waiting in the log writer's streams (dead letters leave theirs once stored)."""
+    """(label, count) for each stream the log writer consumes, then the quarantine's length.
+
+    The log writer acknowledges the entries it stored and never deletes them, so a stream's
+    length says nothing of what is waiting. What waits is what the writer's group has not
+    been handed yet (its lag) plus what it was handed and has not acknowledged (its pending
+    entries: being written, or left by a consumer that died, claimed after a minute). Before
+    the group exists (no log writer ever started), every entry of the stream waits.
+    """
+    streams = list(LOG_WRITER_STREAMS)
     pipe = client.pipeline(transaction=False)
-    for _label, key in STREAMS:
+    for key in (*streams, QUARANTINE[1]):
         pipe.xlen(key)
-    return [(label, int(n)) for (label, _key), n in zip(STREAMS, pipe.execute(), strict=True)]
+    *lengths, quarantined = (int(n) for n in pipe.execute())
+    present = [key for key, length in zip(streams, lengths, strict=True) if length > 0]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    if present:
+        info = client.pipeline(transaction=False)
+        for key in present:
+            info.xinfo_groups(key)
+        groups = dict(zip(present, info.execute(), strict=True))
+    found = [
+        (STREAM_LABELS.get(key, key), _waiting(client, key, length, groups.get(key, [])))
+        for key, length in zip(streams, lengths, strict=True)
+    ]
+    return [*found, (QUARANTINE[0], quarantined)]
+
+
+def _waiting(client: redis.Redis, key: str, length: int, groups: list[dict[str, Any]]) -> int:
+    """Entries of one stream the log writer's group has yet to store (length: XLEN's)."""
+    if length == 0:
+        return 0
+    group = next((g for g in groups if _text(g["name"]) == LOG_WRITER_GROUP), None)
+    if group is None:
+        return length
+    pending = int(group["pending"])
+    lag = group.get("lag")
+    if lag is None:  # Redis cannot tell (entries were deleted): count them
+        lag = _entries_after(client, key, _text(group["last-delivered-id"]))
+    return int(lag) + pending
+
+
+def _entries_after(client: redis.Redis, key: str, start: str) -> int:
+    """Entries of the stream after the entry id `start`, counted page by page (XRANGE)."""
+    if start == "0-0":
+        return int(client.xlen(key))
+    count = 0
+    while True:
+        page = cast(
+            list[tuple[bytes, Any]], client.xrange(key, min=f"({start}", max="+", count=RANGE_PAGE)
+        )
+        count += len(page)
+        if len(page) < RANGE_PAGE:
+            return count
+        start = _text(page[-1][0])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
