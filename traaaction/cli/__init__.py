@@ -34,7 +34,26 @@ from traaaction.cli import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WholeSentenceGroup(click.Group):
+    """A group whose command listing never cuts a description short.
+
+    Click shortens a command's docstring to what fits beside its name, ending it with "..."
+    mid-sentence; here each command shows its `short_help` (every command of this CLI has
+    one, a sentence that fits) or else its docstring's whole first sentence, wrapped.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=sys.maxsize)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=WholeSentenceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="traaaction-webhooks", prog_name="traaaction")
 def cli() -> None:
     """Traaaction: Stripe webhooks in, affiliate commissions out."""

@@ -6,12 +6,12 @@ from storage.schema import schema_state, upgrade
 from traaaction.cli._common import emit, json_option, runtime
 
 
-@click.group()
+@click.group(short_help="The database schema (Alembic migrations).")
 def db() -> None:
     """The database schema (Alembic migrations)."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Apply pending migrations (safe to run concurrently).")
 @json_option
 def db_upgrade(as_json: bool) -> None:
     """Apply pending migrations (safe to run from several processes at once)."""
@@ -26,7 +26,7 @@ def db_upgrade(as_json: bool) -> None:
     emit(as_json, {"from": before, "to": after, "changed": before != after}, human)
 
 
-@db.command("status")
+@db.command("status", short_help="Show the schema revision and the one expected.")
 @json_option
 def db_status(as_json: bool) -> None:
     """Show the schema revision of the database and the one this code expects."""

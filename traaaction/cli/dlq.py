@@ -125,12 +125,12 @@ def _filter_options(func: Any) -> Any:
     return func
 
 
-@click.group()
+@click.group(short_help="Dead letters: events the workers gave up on.")
 def dlq() -> None:
     """Dead letters: events the workers gave up on. List, inspect, replay, discard."""
 
 
-@dlq.command("list")
+@dlq.command("list", short_help="List dead letters, most recent failure first.")
 @_filter_options
 @click.option(
     "--status",
@@ -157,7 +157,7 @@ def list_(
     emit(as_json, views, human)
 
 
-@dlq.command("show")
+@dlq.command("show", short_help="Show a dead letter: its error and raw event.")
 @click.argument("dead_letter_id")
 @json_option
 def show(dead_letter_id: str, as_json: bool) -> None:
@@ -224,7 +224,7 @@ def _planned_line(c: dict[str, Any]) -> str:
     return f"{name}({scalars})"
 
 
-@dlq.command("replay")
+@dlq.command("replay", short_help="Run dead letters' events again, in this process.")
 @click.argument("dead_letter_ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Every open dead letter matching filters.")
 @_filter_options
@@ -292,7 +292,7 @@ def _report(
     )
 
 
-@dlq.command("discard")
+@dlq.command("discard", short_help="Close dead letters without running them.")
 @click.argument("dead_letter_ids", nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why: kept with the dead letter.")
 @json_option
@@ -317,7 +317,7 @@ def discard(dead_letter_ids: tuple[str, ...], reason: str, as_json: bool) -> Non
 
 
 def events_replay_command() -> click.Command:
-    @click.command("replay")
+    @click.command("replay", short_help="Run a logged event again from its stored payload.")
     @click.argument("stripe_event_id")
     @click.option("--workspace", "workspace_id", help="When several workspaces got that event.")
     @click.option("--dry-run", is_flag=True, help="Tell what would happen; write nothing.")

@@ -39,12 +39,12 @@ def _endpoint_view(row: WebhookEndpoint, base_url: str) -> dict[str, Any]:
     }
 
 
-@click.group()
+@click.group(short_help="Webhook endpoints and their signing secrets.")
 def endpoint() -> None:
     """Webhook endpoints (one URL per workspace in Stripe) and their signing secrets."""
 
 
-@endpoint.command("create")
+@endpoint.command("create", short_help="Create an endpoint; register its URL in Stripe.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @json_option
 def endpoint_create(workspace_id: str, as_json: bool) -> None:
@@ -61,7 +61,7 @@ def endpoint_create(workspace_id: str, as_json: bool) -> None:
     )
 
 
-@endpoint.command("list")
+@endpoint.command("list", short_help="List a workspace's endpoints and their secrets.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @json_option
 def endpoint_list(workspace_id: str, as_json: bool) -> None:
@@ -93,7 +93,7 @@ def _read_secret() -> str:
     return sys.stdin.read()
 
 
-@endpoint.command("add-secret")
+@endpoint.command("add-secret", short_help="Add a Stripe signing secret, read from stdin.")
 @click.argument("endpoint_id")
 @click.option(
     "--expires-at",
@@ -125,7 +125,7 @@ def endpoint_add_secret(endpoint_id: str, expires_at: str | None, as_json: bool)
     emit(as_json, data, f"secret {data['id']} (...{data['last4']}) added to {endpoint_id}")
 
 
-@endpoint.command("expire-secret")
+@endpoint.command("expire-secret", short_help="Stop a secret from verifying, now or later.")
 @click.argument("secret_id")
 @click.option("--at", "at", help="When it stops verifying (ISO 8601; default: now).")
 @json_option
@@ -145,7 +145,7 @@ def _set_enabled(endpoint_id: str, enabled: bool, as_json: bool) -> None:
     emit(as_json, data, f"endpoint {endpoint_id} {'enabled' if enabled else 'disabled'}")
 
 
-@endpoint.command("disable")
+@endpoint.command("disable", short_help="Refuse deliveries to this endpoint (404).")
 @click.argument("endpoint_id")
 @json_option
 def endpoint_disable(endpoint_id: str, as_json: bool) -> None:
@@ -153,7 +153,7 @@ def endpoint_disable(endpoint_id: str, as_json: bool) -> None:
     _set_enabled(endpoint_id, False, as_json)
 
 
-@endpoint.command("enable")
+@endpoint.command("enable", short_help="Accept deliveries to this endpoint again.")
 @click.argument("endpoint_id")
 @json_option
 def endpoint_enable(endpoint_id: str, as_json: bool) -> None:

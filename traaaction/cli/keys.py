@@ -8,12 +8,12 @@ from storage.repositories import api_keys, endpoints
 from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
-@click.group()
+@click.group(short_help="Master keys that encrypt the stored secrets.")
 def keys() -> None:
     """Master keys that encrypt the stored secrets (TRAAACTION_KEYS)."""
 
 
-@keys.command("generate")
+@keys.command("generate", short_help="Print a new key for TRAAACTION_KEYS.")
 @click.option("--id", "key_id", help="Key id (default: k + 8 random hex digits).")
 @json_option
 def keys_generate(key_id: str | None, as_json: bool) -> None:
@@ -29,7 +29,7 @@ def keys_generate(key_id: str | None, as_json: bool) -> None:
     emit(as_json, {"key": value}, value)
 
 
-@keys.command("rotate")
+@keys.command("rotate", short_help="Re-encrypt every secret under the current key.")
 @json_option
 def keys_rotate(as_json: bool) -> None:
     """Re-encrypt every stored secret under the first (current) key of TRAAACTION_KEYS."""

@@ -56,12 +56,12 @@ def _commission_line(c: dict[str, Any]) -> str:
     )
 
 
-@click.group()
+@click.group(short_help="The commission ledger.")
 def commissions() -> None:
     """The commission ledger."""
 
 
-@commissions.command("list")
+@commissions.command("list", short_help="List a workspace's commissions, newest first.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option(
     "--status", type=click.Choice(["PENDING", "APPROVED", "PAID", "CANCELED"]), help="Only these."
@@ -79,7 +79,7 @@ def commissions_list(workspace_id: str, status: str | None, limit: int, as_json:
     emit(as_json, rows, "\n".join(_commission_line(c) for c in rows) or "no commissions")
 
 
-@commissions.command("mark-paid")
+@commissions.command("mark-paid", short_help="Mark APPROVED commissions PAID, all or none.")
 @click.argument("commission_ids", nargs=-1, required=True)
 @json_option
 def commissions_mark_paid(commission_ids: tuple[str, ...], as_json: bool) -> None:
@@ -110,12 +110,12 @@ def event_view(row: WebhookEventLog) -> dict[str, Any]:
     }
 
 
-@click.group()
+@click.group(short_help="The event log: what became of every delivery.")
 def events() -> None:
     """The webhook event log: what became of every delivery."""
 
 
-@events.command("list")
+@events.command("list", short_help="List a workspace's event-log rows, newest first.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option("--outcome", type=click.Choice(LOG_OUTCOMES), help="Only this outcome.")
 @_limit

@@ -18,12 +18,12 @@ from storage.repositories import clicks, partners, programs
 from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
-@click.group()
+@click.group(short_help="Commission programs: what partners earn.")
 def program() -> None:
     """Commission programs: what partners earn."""
 
 
-@program.command("create")
+@program.command("create", short_help="Create a program: a percent or a flat amount.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option("--name", required=True)
 @click.option("--percent", help="Percent of the sale before tax, up to two decimals (12.5).")
@@ -94,12 +94,12 @@ def program_create(
     emit(as_json, data, f"program {data['id']} created: {reward_text}")
 
 
-@click.group()
+@click.group(short_help="Partners who refer sales, one program each.")
 def partner() -> None:
     """Partners: people who refer sales, each enrolled in one program."""
 
 
-@partner.command("create")
+@partner.command("create", short_help="Enroll a partner in a program.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option("--program", "program_id", required=True, help="Program id (prg_...).")
 @click.option("--name", required=True)
@@ -117,12 +117,12 @@ def partner_create(workspace_id: str, program_id: str, name: str, as_json: bool)
     emit(as_json, data, f"partner {data['id']} created")
 
 
-@click.group("click")
+@click.group("click", short_help="Clicks on partners' links, recorded by hand.")
 def click_group() -> None:
     """Clicks on partners' links (in production the tracking redirect makes them)."""
 
 
-@click_group.command("create")
+@click_group.command("create", short_help="Record a click (its id goes in checkout metadata).")
 @click.option("--partner", "partner_id", required=True, help="Partner id (prt_...).")
 @click.option(
     "--id",

@@ -19,7 +19,7 @@ from traaaction.cli._common import emit, json_option, runtime
 from traaaction.cli.endpoints import endpoint_url
 
 
-@click.command("quickstart")
+@click.command("quickstart", short_help="Create a workspace ready to earn a commission.")
 @click.option("--name", default="My shop", show_default=True, help="The workspace's name.")
 @click.option(
     "--percent", default="20", show_default=True, help="The program's percent of each sale."

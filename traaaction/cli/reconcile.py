@@ -70,7 +70,7 @@ def _human(report: Report) -> str:
     return "\n".join(lines)
 
 
-@click.command("reconcile")
+@click.command("reconcile", short_help="Queue the events Stripe kept that never arrived.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option(
     "--since",

@@ -1,12 +1,15 @@
-"""Long-running commands: serve (ingress), worker (Dramatiq), run (both, for one machine)."""
+"""Long-running commands: serve (ingress), worker (Dramatiq), scheduler, and run (all of them)."""
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -31,7 +34,7 @@ _host = click.option("--host", default="127.0.0.1", show_default=True, help="Add
 _port = click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 
 
-@click.command("serve")
+@click.command("serve", short_help="Run the ingress (HTTP) after applying migrations.")
 @_host
 @_port
 def serve(host: str, port: int) -> None:
@@ -67,7 +70,7 @@ def serve(host: str, port: int) -> None:
         run_app(app, host=host, port=port)
 
 
-@click.command("worker")
+@click.command("worker", short_help="Run the Dramatiq workers and their log writers.")
 def worker() -> None:
     """Run the Dramatiq workers (processes and threads from WORKER_PROCESSES/WORKER_THREADS)."""
     import tempfile
@@ -123,11 +126,30 @@ def _wait_ready(url: str, group: ProcessGroup) -> bool:
     return False
 
 
-@click.command("run")
+@click.command("run", short_help="Run the whole service on this machine until Ctrl-C.")
 @_host
 @_port
 def run(host: str, port: int) -> None:
-    """Run everything on this machine: migrations, ingress and workers (Ctrl-C stops)."""
+    """Run all of Traaaction on this machine, until Ctrl-C.
+
+    It starts, in this order:
+
+    \b
+    - an embedded PostgreSQL when DATABASE_URL is unset, an embedded Redis
+      when REDIS_URL is unset (data in TRAAACTION_DATA_DIR, default .traaaction);
+    - the migrations (as `traaaction db upgrade`);
+    - the ingress (`traaaction serve`: the web process, for webhooks, and
+      the operator console at /ops when OPS_TOKEN is set);
+    - the workers (`traaaction worker`: the Dramatiq processes, each with
+      its log writer, which moves event-log records and dead letters from
+      Redis into PostgreSQL; and the metrics server, WORKER_METRICS_PORT);
+    - the scheduler (`traaaction scheduler`: approvals after the holding
+      period, retention).
+
+    Once the ingress is ready it prints the webhook URL and the commands to try next.
+    Ctrl-C (or SIGTERM) stops all of it, the embedded servers included; the next start
+    finds their data again.
+    """
     current = settings(service=True)
     base_url = (
         current.public_base_url
@@ -150,27 +172,86 @@ def run(host: str, port: int) -> None:
 
 
 def _banner(base_url: str, rt: Runtime) -> str:
+    """What `run` prints once the ingress is ready; its commands run as written in a new
+    shell, in this directory, whether or not it activated the virtualenv."""
+    me, activate = _how_to_type_traaaction()
     where = (
         f"embedded PostgreSQL and Redis in {rt.data_dir}"
         if rt.settings.embedded_postgres or rt.settings.embedded_redis
         else "PostgreSQL and Redis from DATABASE_URL and REDIS_URL"
     )
-    return "\n".join(
+    next_steps = _aligned(
         [
-            "Traaaction is running (Ctrl-C stops it).",
-            f"  webhook URL:  {base_url}{WEBHOOK_PATH.format(endpoint_id='{endpointId}')}",
-            f"  readiness:    {base_url}/readyz",
-            f"  data:         {where}",
-            "Next, in another terminal:",
-            "  traaaction quickstart         # a workspace, program, partner, click, endpoint",
-            "  traaaction send-test-event ...  # the command quickstart prints: a commission",
-            "For Stripe: `traaaction endpoint create --workspace WS` prints the URL to register,",
-            "and `traaaction endpoint add-secret EP` takes Stripe's signing secret on stdin.",
+            (f"{me} quickstart", "a workspace, program, partner, click, endpoint"),
+            (f"{me} send-test-event ...", "the command quickstart prints: a commission"),
         ]
     )
+    for_stripe = _aligned(
+        [
+            (f"{me} endpoint create --workspace WS", "prints the URL to register"),
+            (f"{me} endpoint add-secret EP", "takes Stripe's signing secret on stdin"),
+        ]
+    )
+    lines = [
+        "Traaaction is running (Ctrl-C stops it).",
+        f"  webhook URL:  {base_url}{WEBHOOK_PATH.format(endpoint_id='{endpointId}')}",
+        f"  readiness:    {base_url}/readyz",
+        f"  data:         {where}",
+        f"Next, in another terminal, in {shlex.quote(str(Path.cwd()))}:",
+        *next_steps,
+    ]
+    if activate is not None:
+        lines.append(f"  (or first `source {activate}`: then `traaaction` alone runs)")
+    lines += ["For Stripe:", *for_stripe]
+    return "\n".join(lines)
 
 
-@click.command("scheduler")
+def _aligned(commands: list[tuple[str, str]]) -> list[str]:
+    """Indented command lines, their comments (`# ...`, as a shell reads them) aligned."""
+    width = max(len(command) for command, _ in commands)
+    return [f"  {command:<{width}}  # {comment}" for command, comment in commands]
+
+
+def _how_to_type_traaaction() -> tuple[str, str | None]:
+    """What to type in a new shell for the `traaaction` that runs here, and the virtualenv's
+    `activate` script that would make plain `traaaction` work (None: it already does, or
+    there is none).
+
+    `traaaction` itself when PATH finds this same executable; else its path (from the current
+    directory when it is under it: `.venv/bin/traaaction`); else, without a console script,
+    this interpreter's `python -m traaaction`."""
+    script = _running_script()
+    if script is None:
+        return f"{shlex.quote(sys.executable)} -m traaaction", None
+    found = shutil.which("traaaction")
+    if found is not None and os.path.samefile(found, script):
+        return "traaaction", None
+    activate = script.parent / "activate"
+    shown_activate = shlex.quote(_from_here(activate)) if activate.is_file() else None
+    return shlex.quote(_from_here(script)), shown_activate
+
+
+def _running_script() -> Path | None:
+    """The `traaaction` console script this process runs, or else the one beside its
+    interpreter (as under `python -m traaaction run`); None when there is none."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "traaaction" and invoked.is_file():
+        return invoked.absolute()
+    beside = Path(sys.executable).parent / "traaaction"
+    return beside.absolute() if beside.is_file() else None
+
+
+def _from_here(path: Path) -> str:
+    """The path as a shell runs it from here: relative when under the current directory
+    ("./x" rather than "x", which the shell would look up in PATH), else absolute."""
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return str(relative) if relative.parent != Path() else f"./{relative}"
+
+
+@click.command("scheduler", short_help="Run the periodic jobs: approvals, retention.")
 def scheduler() -> None:
     """Run the periodic jobs (approvals after the holding period, retention) until stopped."""
     import signal

@@ -9,12 +9,12 @@ from storage.repositories import api_keys, workspaces
 from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
-@click.group()
+@click.group(short_help="Workspaces: one per merchant.")
 def workspace() -> None:
     """Workspaces: one per merchant; everything else belongs to one."""
 
 
-@workspace.command("create")
+@workspace.command("create", short_help="Create a workspace.")
 @click.option("--name", required=True, help="A name for people (1-200 characters).")
 @json_option
 def workspace_create(name: str, as_json: bool) -> None:
@@ -25,7 +25,7 @@ def workspace_create(name: str, as_json: bool) -> None:
     emit(as_json, data, f"workspace {data['id']} created")
 
 
-@workspace.command("list")
+@workspace.command("list", short_help="List the workspaces.")
 @json_option
 def workspace_list(as_json: bool) -> None:
     """List the workspaces."""
@@ -37,7 +37,7 @@ def workspace_list(as_json: bool) -> None:
     emit(as_json, rows, "\n".join(f"{r['id']}  {r['name']}" for r in rows) or "no workspaces")
 
 
-@workspace.command("set-stripe-key")
+@workspace.command("set-stripe-key", short_help="Store its Stripe API key, read from stdin.")
 @click.argument("workspace_id")
 @json_option
 def workspace_set_stripe_key(workspace_id: str, as_json: bool) -> None:
