@@ -22,7 +22,7 @@ from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Commission
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from tests.conftest import Cli
-from tests.workers import stripe_events as ev
+from traaaction import stripe_payloads as ev
 from workers import context
 from workers.actors._declare import declare
 from workers.broker import make_broker
@@ -92,16 +92,16 @@ def test_a_signed_checkout_becomes_a_commission_and_every_delivery_a_log_row(
 
     app = create_app(engine=engine, redis_url=redis_url, secret_box=secret_box)
     path = f"/api/webhooks/{endpoint_id}"
-    sale = ev.checkout(
-        session="cs_e2e", click=click_id, amount_total=5_000, payment_intent="pi_e2e"
-    )
-    ignored = ev._event(
+    sale = ev.checkout_session_completed(
+        session_id="cs_e2e", click_id=click_id, amount=5_000, payment_intent="pi_e2e"
+    ).text
+    ignored = ev.event(
         "payment_intent.created",
         {"id": "pi_e2e", "object": "payment_intent"},
         created=int(time.time()),
         livemode=False,
-        api=ev.BASIL,
-    )
+        api_version=ev.BASIL,
+    ).text
     with TestClient(app) as client:
 
         def post(body: str, secret: str = SECRET) -> int:

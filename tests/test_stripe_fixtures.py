@@ -1,12 +1,13 @@
-"""The event builders of `send-test-event` (traaaction/stripe_fixtures.py): every event they
-build is one the ingress routes and the rules parse, in both payload shapes, with the values
-asked for."""
+"""The one builder of Stripe payloads (traaaction/stripe_payloads/), as `send-test-event`, the
+tests, the benchmarks and the parser's stories use it: every event it builds is one the
+ingress routes and the rules parse, in both payload shapes, with the values asked for."""
 
 from __future__ import annotations
 
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +22,10 @@ from domain.events import (
 )
 from domain.months import add_months, month_number
 from ingress.envelope import parse_envelope
-from traaaction import stripe_fixtures as fx
+from traaaction import stripe_payloads as fx
+from traaaction.stripe_payloads import stories
+from traaaction.stripe_payloads.invoice_lines import LineKind
+from workers.contract import Delivery
 
 NOW = int(datetime(2026, 1, 31, 10, 0, tzinfo=UTC).timestamp())
 API_VERSIONS = [fx.BASIL, fx.PRE_BASIL, "2025-09-30.clover", "2024-09-30.acacia"]
@@ -238,3 +242,158 @@ def test_values_no_stripe_event_carries_are_refused() -> None:
         fx.checkout_session_completed(subscription="sub_1", created=NOW)
     with pytest.raises(fx.FixtureError, match="subscription mode has no payment intent"):
         fx.checkout_session_completed(mode="subscription", payment_intent="pi_1", created=NOW)
+
+
+# --- any payload the builder makes parses, in both shapes ---------------------------------------
+
+ids = st.from_regex(r"[a-z]{2,4}_[A-Za-z0-9]{1,24}", fullmatch=True)
+refs = ids | st.just(fx.AUTO) | st.none()  # an id parameter: given, a new one, or null
+names = st.text(min_size=1, max_size=20)
+buyers = st.builds(
+    fx.Buyer, names, st.emails(), st.builds(fx.Address, st.sampled_from(["US", "DE", "JP"]))
+)
+common = {"api_version": api_versions, "livemode": st.booleans(), "created": instants}
+
+
+def _id(built: fx.BuiltEvent, role: str, given: object) -> str | None:
+    """The id the parser must read for a parameter: the given one, the new one, or none."""
+    return built.ids.get(role) if given is fx.AUTO else cast(str | None, given)
+
+
+@st.composite
+def checkouts(draw: st.DrawFn) -> tuple[fx.BuiltEvent, CheckoutSessionCompleted]:
+    mode = draw(st.sampled_from(fx.MODES))
+    amount, tax = (None, 0) if mode == "setup" else draw(amount_and_tax())
+    args: dict[str, Any] = draw(st.fixed_dictionaries(
+        {"customer": refs, "click_id": st.none() | st.text(max_size=30), "buyer": buyers,
+         "payment_status": st.sampled_from(["paid", "unpaid", "no_payment_required"]),
+         "currency": currencies, **common},
+        optional={"metadata": st.dictionaries(names, st.text(max_size=10), max_size=3)},
+    ))  # fmt: skip
+    built = fx.checkout_session_completed(mode=mode, amount=amount, tax=tax, **args)
+    expected = CheckoutSessionCompleted(
+        event_id=built.id, created=args["created"], livemode=args["livemode"],
+        session_id=built.ids["checkout_session"], mode=mode,
+        payment_status=args["payment_status"], amount_total=amount, amount_tax=tax,
+        currency=None if mode == "setup" else args["currency"],
+        customer_id=_id(built, "customer", args["customer"]),
+        subscription_id=built.ids.get("subscription"),
+        payment_intent_id=built.ids.get("payment_intent"), invoice_id=built.ids.get("invoice"),
+        click_id=args["click_id"],
+    )  # fmt: skip
+    return built, expected
+
+
+@st.composite
+def invoices(draw: st.DrawFn) -> tuple[fx.BuiltEvent, InvoicePaid]:
+    amount, tax = draw(amount_and_tax())
+    start = draw(instants)
+    parts = draw(st.lists(st.integers(-(10**6), 10**6), max_size=3))  # the last line: the rest
+    kinds: list[LineKind] = draw(st.lists(st.sampled_from(["subscription", "invoice_item"]),
+                                          min_size=4))  # fmt: skip
+    prorations = draw(st.lists(st.booleans(), min_size=4))
+    lines = [
+        fx.Line(part, (start - 86_400 * n, start), kind, proration=proration)
+        for n, (part, kind, proration) in enumerate(zip([*parts, amount - tax - sum(parts)],
+                                                        kinds, prorations, strict=False))
+    ]  # fmt: skip
+    reason = draw(st.sampled_from(fx.BILLING_REASONS))
+    args: dict[str, Any] = draw(st.fixed_dictionaries(
+        {"customer": refs, "payment_intent": refs, "currency": currencies, "buyer": buyers,
+         "amount_paid": st.integers(0, amount), **common}
+    ))  # fmt: skip
+    built = fx.invoice_paid(amount=amount, tax=tax, billing_reason=reason, service_start=start,
+                            lines=lines, **args)  # fmt: skip
+    intent = _id(built, "payment_intent", args["payment_intent"])
+    services = [line.period[0] for line in lines if line.kind == "subscription"
+                and not line.proration]  # fmt: skip
+    expected = InvoicePaid(
+        event_id=built.id, created=args["created"], livemode=args["livemode"],
+        invoice_id=built.ids["invoice"], billing_reason=reason, amount_paid=args["amount_paid"],
+        total=amount, total_excluding_tax=amount - tax, currency=args["currency"],
+        customer_id=_id(built, "customer", args["customer"]),
+        subscription_id=built.ids["subscription"], payment_intent_ids=(intent,) if intent else (),
+        charge_id=built.ids.get("charge"), service_period_start=min(services, default=None),
+        period_end=start,
+        period_start=start if reason == "subscription_create" else add_months(start, -1),
+    )  # fmt: skip
+    return built, expected
+
+
+@st.composite
+def refunds(draw: st.DrawFn) -> tuple[fx.BuiltEvent, ChargeRefunded]:
+    amount, refunded = draw(amount_and_tax())
+    args: dict[str, Any] = draw(st.fixed_dictionaries(
+        {"customer": refs, "payment_intent": refs, "currency": currencies, "buyer": buyers,
+         "refunded_before": st.integers(0, refunded), **common}
+    ))  # fmt: skip
+    invoice = None if fx.is_basil(args["api_version"]) else draw(st.none() | ids)
+    built = fx.charge_refunded(amount=amount, amount_refunded=refunded, invoice=invoice, **args)
+    expected = ChargeRefunded(
+        event_id=built.id, created=args["created"], livemode=args["livemode"],
+        charge_id=built.ids["charge"],
+        payment_intent_id=_id(built, "payment_intent", args["payment_intent"]), amount=amount,
+        amount_refunded=refunded, currency=args["currency"],
+        customer_id=_id(built, "customer", args["customer"]), invoice_id=invoice,
+    )  # fmt: skip
+    return built, expected
+
+
+@st.composite
+def deletions(draw: st.DrawFn) -> tuple[fx.BuiltEvent, SubscriptionDeleted]:
+    ended, canceled = draw(st.none() | instants), draw(st.just(fx.AUTO) | st.none() | instants)
+    args: dict[str, Any] = draw(st.fixed_dictionaries(
+        {"customer": refs, "currency": currencies, "at_period_end": st.booleans(), **common}
+    ))  # fmt: skip
+    built = fx.customer_subscription_deleted(ended_at=ended, canceled_at=canceled, **args)
+    expected = SubscriptionDeleted(
+        event_id=built.id, created=args["created"], livemode=args["livemode"],
+        subscription_id=built.ids["subscription"],
+        customer_id=_id(built, "customer", args["customer"]), ended_at=ended,
+        canceled_at=ended if canceled is fx.AUTO else canceled,
+    )  # fmt: skip
+    return built, expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(checkouts(), invoices(), refunds(), deletions()))
+def test_every_payload_the_builder_makes_parses_to_what_it_was_asked_for(
+    case: tuple[fx.BuiltEvent, Any],
+) -> None:
+    built, expected = case
+    api, obj = built.body["api_version"], built.body["data"]["object"]
+    envelope = parse_envelope(built.encode())
+    assert (envelope.id, envelope.type, envelope.api_version) == (built.id, built.type, api)
+    assert envelope.livemode is built.body["livemode"]
+    assert parse_event(built.encode()) == parse_event(built.text) == expected
+    # the shape is the API version's: basil's invoice has a parent, its charge no invoice
+    if built.type == fx.INVOICE_PAID:
+        assert ("parent" in obj, "subscription" in obj) == (fx.is_basil(api), not fx.is_basil(api))
+    if built.type == fx.CHARGE_REFUNDED:
+        assert ("invoice" in obj) is not fx.is_basil(api)
+
+
+@pytest.mark.parametrize("name", sorted(stories.ALL))
+def test_the_stories_parse_and_are_the_same_at_every_call(name: str) -> None:
+    payload = stories.ALL[name]()
+    assert payload == stories.ALL[name]()
+    assert parse_event(json.dumps(payload)).event_id == payload["id"]
+    assert payload["api_version"] == (stories.PRE_BASIL if "pre_basil" in name else stories.BASIL)
+
+
+def test_a_patched_payload_is_a_copy_with_what_stripe_would_not_send() -> None:
+    built = fx.checkout_session_completed(mode="subscription", created=NOW)
+    patched = built.patched(payment_intent="pi_1")
+    assert built.body["data"]["object"]["payment_intent"] is None
+    event = parse_event(patched.encode())
+    assert isinstance(event, CheckoutSessionCompleted)
+    assert (event.payment_intent_id, event.subscription_id) == ("pi_1", built.ids["subscription"])
+
+
+def test_a_delivery_is_what_the_workers_read_back() -> None:
+    built = fx.invoice_paid(service_start=NOW, api_version=fx.PRE_BASIL)
+    kwargs = fx.delivery(built.text, workspace_id="ws_1")
+    assert Delivery.from_kwargs(kwargs) == Delivery(
+        endpoint_id="ep_test", workspace_id="ws_1", event_id=built.id, event_type=built.type,
+        livemode=False, body=built.text, api_version=fx.PRE_BASIL, received_at=0,
+    )  # fmt: skip

@@ -11,9 +11,9 @@ from domain.programs import PercentReward, ProgramTerms
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Click
 from tests.conftest import Cli
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, make_shop
 from tests.workers.test_recovery import dead_letter
+from traaaction import stripe_payloads as ev
 from workers import context
 
 
@@ -29,8 +29,14 @@ def shop(database_url: str) -> Iterator[Shop]:
 
 
 def test_list_show_and_filters(cli: Cli, shop: Shop) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_1", click=shop.click_id))
-    other = dead_letter(shop, ev.checkout(session="cs_2", click=shop.click_id), error="Timeout")
+    dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_1", click_id=shop.click_id).text
+    )
+    other = dead_letter(
+        shop,
+        ev.checkout_session_completed(session_id="cs_2", click_id=shop.click_id).text,
+        error="Timeout",
+    )
 
     listed = cli.ok("dlq", "list", "--json").json()
     assert {x["id"] for x in listed} == {dl, other}
@@ -59,7 +65,12 @@ def test_list_show_and_filters(cli: Cli, shop: Shop) -> None:
 
 
 def test_replay_dry_run_then_replay_then_again(cli: Cli, shop: Shop) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_3", click=shop.click_id, amount_total=12_345))
+    dl = dead_letter(
+        shop,
+        ev.checkout_session_completed(
+            session_id="cs_3", click_id=shop.click_id, amount=12_345
+        ).text,
+    )
 
     dry = cli.ok("dlq", "replay", dl, "--dry-run", "--json").json()
     assert dry["dry_run"] is True
@@ -86,9 +97,17 @@ def test_replay_dry_run_then_replay_then_again(cli: Cli, shop: Shop) -> None:
 
 
 def test_replay_all_with_filters_and_discard(cli: Cli, shop: Shop) -> None:
-    a = dead_letter(shop, ev.checkout(session="cs_a", click=shop.click_id))
-    b = dead_letter(shop, ev.checkout(session="cs_b", click=shop.click_id), error="Timeout")
-    c = dead_letter(shop, ev.checkout(session="cs_c", click=shop.click_id))
+    a = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_a", click_id=shop.click_id).text
+    )
+    b = dead_letter(
+        shop,
+        ev.checkout_session_completed(session_id="cs_b", click_id=shop.click_id).text,
+        error="Timeout",
+    )
+    c = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_c", click_id=shop.click_id).text
+    )
 
     out = cli.ok("dlq", "discard", c, "--reason", "sandbox noise", "--json").json()
     assert out == {"discarded": [c], "not_open": []}
@@ -111,7 +130,9 @@ def test_replay_all_with_filters_and_discard(cli: Cli, shop: Shop) -> None:
 
 def test_events_replay_after_fixing_a_click(cli: Cli, shop: Shop) -> None:
     late_click = "clk_" + "b" * 26
-    body = ev.checkout(session="cs_late", click=late_click, amount_total=5_000)
+    body = ev.checkout_session_completed(
+        session_id="cs_late", click_id=late_click, amount=5_000
+    ).text
     assert shop.deliver(body).reason == "unknown_click_id"
     event_id = ev.delivery(body, workspace_id=shop.workspace_id)["event_id"]
     with unit_of_work(make_session_factory(shop.engine)) as session:

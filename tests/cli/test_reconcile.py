@@ -28,9 +28,9 @@ from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Commission
 from storage.repositories import api_keys, clicks, endpoints, partners, programs, workspaces
 from tests.cli.conftest import RecordingCli
-from tests.workers import stripe_events as ev
 from tests.workers.stripe_standin import StandIn, stripe_standin
 from traaaction import reconcile as reconciliation
+from traaaction import stripe_payloads as ev
 from traaaction.cli import reconcile as command
 from workers import context
 from workers.actors._declare import declare
@@ -104,27 +104,25 @@ def ago(**delta: float) -> int:
 
 
 def sale(m: Merchant, session: str, *, created: int | None = None) -> dict[str, Any]:
-    body = ev.checkout(
-        session=session,
-        click=m.click_id,
-        amount_total=5_000,
+    body = ev.checkout_session_completed(
+        session_id=session,
+        click_id=m.click_id,
+        amount=5_000,
         payment_intent=f"pi_{session}",
         created=created or ago(hours=1),
-    )
+    ).text
     event: dict[str, Any] = json.loads(body)
     return event
 
 
 def other(event_type: str, *, created: int | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(
-        ev._event(
-            event_type,
-            {"id": "pi_x", "object": "payment_intent"},
-            created=created or ago(hours=1),
-            livemode=False,
-            api=ev.BASIL,
-        )
-    )
+    event: dict[str, Any] = ev.event(
+        event_type,
+        {"id": "pi_x", "object": "payment_intent"},
+        created=created or ago(hours=1),
+        livemode=False,
+        api_version=ev.BASIL,
+    ).body
     return event
 
 
@@ -313,13 +311,20 @@ def test_every_page_is_listed_and_a_second_run_queues_nothing(
         if n % 4 == 0:
             return sale(merchant, f"cs_{n}", created=at)
         if n % 4 == 1:  # created an hour after the period starts
-            body = ev.invoice(invoice_id=f"in_{n}", subscription=f"sub_{n}", period_start=at - 3600)
+            body = ev.invoice_paid(
+                invoice_id=f"in_{n}",
+                subscription=f"sub_{n}",
+                service_start=at - 3600,
+                api_version=ev.PRE_BASIL,
+            ).text
         elif n % 4 == 2:
-            body = ev.refund(
-                charge=f"ch_{n}", payment_intent=None, amount=9, amount_refunded=9, created=at
-            )
+            body = ev.charge_refunded(
+                charge_id=f"ch_{n}", payment_intent=None, amount=9, amount_refunded=9, created=at
+            ).text
         else:
-            body = ev.deletion(subscription=f"sub_{n}", ended_at=at, created=at)
+            body = ev.customer_subscription_deleted(
+                subscription=f"sub_{n}", ended_at=at, created=at
+            ).text
         parsed: dict[str, Any] = json.loads(body)
         return parsed
 

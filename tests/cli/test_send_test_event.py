@@ -36,7 +36,7 @@ from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from tests.cli.conftest import RecordingCli, assert_error, secret_fragments
 from tests.conftest import DatabaseFactory, base_env, free_port
-from traaaction import stripe_fixtures as fx
+from traaaction import stripe_payloads as fx
 from traaaction.cli.send_test_event import human, next_steps
 from traaaction.embedded import EmbeddedRedis
 

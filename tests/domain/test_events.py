@@ -19,8 +19,8 @@ from domain.events import (
     SubscriptionDeleted,
     parse_event,
 )
-from tests.domain import stripe_payloads as stripe
-from tests.domain.stripe_payloads import Payload
+from traaaction.stripe_payloads import stories as stripe
+from traaaction.stripe_payloads.stories import Payload
 
 Path = tuple[str | int, ...]
 DELETE = object()  # as a mutation's value: remove the key

@@ -39,7 +39,7 @@ from storage.crypto import SecretBox, parse_master_keys
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from tests.conftest import base_env
-from tests.workers import stripe_events as ev
+from traaaction import stripe_payloads as ev
 from traaaction.embedded import EmbeddedRedis
 from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_STREAM, NAMESPACE, ROUTES, queue_key
 
@@ -136,16 +136,14 @@ def checkout_events(shop: Shop, count: int) -> list[Event]:
     for n in range(count):
         session_id = f"cs_test_a1{tag}{n:06d}"
         amount = 1_000 + 100 * (n % 50)
-        parsed = json.loads(
-            ev.checkout(
-                session=session_id,
-                click=shop.click_ids[n % len(shop.click_ids)],
-                amount_total=amount,
-                payment_intent=f"pi_3{tag}{n:06d}",
-                customer=f"cus_{tag}{n:06d}",
-                created=now,
-            )
-        )
+        parsed = ev.checkout_session_completed(
+            session_id=session_id,
+            click_id=shop.click_ids[n % len(shop.click_ids)],
+            amount=amount,
+            payment_intent=f"pi_3{tag}{n:06d}",
+            customer=f"cus_{tag}{n:06d}",
+            created=now,
+        ).body
         parsed["id"] = f"evt_1{tag}{n:06d}"
         out.append(Event(parsed["id"], session_id, amount, json.dumps(parsed).encode()))
     return out

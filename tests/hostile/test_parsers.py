@@ -47,7 +47,6 @@ from ingress.signature import (
     sign,
     verify,
 )
-from tests.domain import stripe_payloads as stripe
 from tests.hostile.fuzz import (
     CHEAP_EXAMPLES,
     PURE_EXAMPLES,
@@ -57,6 +56,7 @@ from tests.hostile.fuzz import (
     nasty_scalars,
     nasty_text,
 )
+from traaaction.stripe_payloads import stories as stripe
 
 NOW = 1_700_000_000
 TOLERANCE = 300
@@ -73,7 +73,7 @@ HANDLED = [
 
 
 def fresh(name: str) -> dict[str, Any]:
-    """A real event of tests/domain/stripe_payloads.py, deep-copied: some of its parts are
+    """A real event of traaaction/stripe_payloads/stories.py, deep-copied: some of its parts are
     module-level values shared between calls, which the mutations here must not change."""
     return copy.deepcopy(stripe.ALL[name]())
 

@@ -30,8 +30,8 @@ from storage.db import make_session_factory
 from storage.models import DeadLetter, WebhookEventLog
 from tests.hostile.fuzz import PIPELINE_EXAMPLES, fuzz, nasty_json, nasty_scalars, nasty_text
 from tests.ingress.conftest import log_records
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, make_shop, ticking
+from traaaction import stripe_payloads as ev
 from workers import context
 from workers.actors._declare import declare
 from workers.broker import make_broker
@@ -114,11 +114,13 @@ def engine(module_engine: Engine) -> Engine:
 def shop(engine: Engine) -> Shop:
     """A 10 % program with a click, a subscription sold through it and a one-off sale."""
     shop = make_shop(engine, ProgramTerms(PercentReward(1000), recurring_months=12))
-    first = ev.checkout(
-        session="cs_sub", click=shop.click_id, mode="subscription", subscription="sub_h",
-        payment_intent="pi_sub", created=1_768_471_205,
-    )  # fmt: skip
-    one_off = ev.checkout(session="cs_one", click=shop.click_id, payment_intent="pi_one")
+    first = ev.checkout_session_completed(
+        session_id="cs_sub", click_id=shop.click_id, mode="subscription", subscription="sub_h",
+        created=1_768_471_205, invoice=None,
+    ).patched(payment_intent="pi_sub").text  # fmt: skip
+    one_off = ev.checkout_session_completed(
+        session_id="cs_one", click_id=shop.click_id, payment_intent="pi_one"
+    ).text
     assert shop.deliver(first).outcome == "processed"
     assert shop.deliver(one_off).outcome == "processed"
     return shop
@@ -128,17 +130,26 @@ def _base(kind: str, shop: Shop) -> dict[str, Any]:
     """A valid event of this kind about the shop's sales, with a new event id."""
     n = next(_numbers)
     body = {
-        "checkout.session.completed": lambda: ev.checkout(
-            session=f"cs_h{n}", click=shop.click_id, payment_intent=f"pi_h{n}"
+        "checkout.session.completed": lambda: (
+            ev.checkout_session_completed(
+                session_id=f"cs_h{n}", click_id=shop.click_id, payment_intent=f"pi_h{n}"
+            ).text
         ),
-        "invoice.paid": lambda: ev.invoice(
-            invoice_id=f"in_h{n}", subscription="sub_h", period_start=1_771_149_605
+        "invoice.paid": lambda: (
+            ev.invoice_paid(
+                invoice_id=f"in_h{n}",
+                subscription="sub_h",
+                service_start=1_771_149_605,
+                api_version=ev.PRE_BASIL,
+            ).text
         ),
-        "charge.refunded": lambda: ev.refund(
-            charge=f"ch_h{n}", payment_intent="pi_one", amount=10_000, amount_refunded=2_500
+        "charge.refunded": lambda: (
+            ev.charge_refunded(
+                charge_id=f"ch_h{n}", payment_intent="pi_one", amount=10_000, amount_refunded=2_500
+            ).text
         ),
-        "customer.subscription.deleted": lambda: ev.deletion(
-            subscription="sub_h", ended_at=1_780_000_000
+        "customer.subscription.deleted": lambda: (
+            ev.customer_subscription_deleted(subscription="sub_h", ended_at=1_780_000_000).text
         ),
     }[kind]()
     event: dict[str, Any] = json.loads(body)
@@ -255,13 +266,15 @@ def test_unicode_and_control_characters_in_metadata_never_match_a_click(shop: Sh
     for n, click in enumerate(
         [f"{shop.click_id}\x00", f"\u202e{shop.click_id}", shop.click_id.upper(), "clk_" + "é" * 26]
     ):
-        body = ev.checkout(session=f"cs_meta_{n}", click=click)
+        body = ev.checkout_session_completed(session_id=f"cs_meta_{n}", click_id=click).text
         event = json.loads(body)
         event["data"]["object"]["metadata"] |= {"note": "\x00\x07\u2028", "emoji": "\U0001f600"}
         outcome = shop.deliver(json.dumps(event))
         assert (outcome.outcome, outcome.reason) == ("skipped", "unknown_click_id")
     # Surrounding whitespace is forgiven (docs/commissions.md), nothing else.
-    spaced = ev.checkout(session="cs_meta_spaced", click=f"  {shop.click_id}\t")
+    spaced = ev.checkout_session_completed(
+        session_id="cs_meta_spaced", click_id=f"  {shop.click_id}\t"
+    ).text
     assert shop.deliver(spaced).outcome == "processed"
 
 
@@ -312,10 +325,17 @@ def _hostile_deliveries(shop: Shop) -> dict[str, tuple[dict[str, Any], str]]:
         _set(event, path, value)
         return json.dumps(event)
 
-    checkout = ev.checkout(session="cs_dl", click=shop.click_id)
-    invoice = ev.invoice(invoice_id="in_dl", subscription="sub_dl", period_start=1_771_149_605)
-    refund = ev.refund(charge="ch_dl", payment_intent="pi_dl", amount=100, amount_refunded=100)
-    deletion = ev.deletion(subscription="sub_dl", ended_at=1_780_000_000)
+    checkout = ev.checkout_session_completed(session_id="cs_dl", click_id=shop.click_id).text
+    invoice = ev.invoice_paid(
+        invoice_id="in_dl",
+        subscription="sub_dl",
+        service_start=1_771_149_605,
+        api_version=ev.PRE_BASIL,
+    ).text
+    refund = ev.charge_refunded(
+        charge_id="ch_dl", payment_intent="pi_dl", amount=100, amount_refunded=100
+    ).text
+    deletion = ev.customer_subscription_deleted(subscription="sub_dl", ended_at=1_780_000_000).text
     add("checkout.session.completed", "{not json", "EventParseError")
     add("checkout.session.completed", "[" * 100_000 + "]" * 100_000, "EventParseError")
     add(

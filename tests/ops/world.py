@@ -14,7 +14,7 @@ from domain.programs import PercentReward, ProgramTerms
 from storage.db import make_session_factory, unit_of_work
 from storage.models import Commission, DeadLetter
 from storage.repositories import clicks, dead_letters, endpoints, partners, programs, workspaces
-from tests.workers import stripe_events
+from traaaction import stripe_payloads
 from workers.contract import ROUTES
 
 #: an operator token as `openssl rand -hex 32` makes one
@@ -31,7 +31,9 @@ class Shop:
     click_id: str
 
     def checkout_body(self, session_id: str) -> str:
-        return stripe_events.checkout(session=session_id, click=self.click_id)
+        return stripe_payloads.checkout_session_completed(
+            session_id=session_id, click_id=self.click_id
+        ).text
 
     def dead_letter(
         self,
@@ -46,7 +48,7 @@ class Shop:
         """Record a dead letter for this body, as the log writer would; returns its id."""
         parsed = json.loads(body)
         route = ROUTES[parsed["type"]]
-        kwargs = stripe_events.delivery(
+        kwargs = stripe_payloads.delivery(
             body, workspace_id=self.workspace_id, endpoint_id=self.endpoint_id
         )
         kwargs.pop("body")

@@ -29,7 +29,7 @@ from storage.db import make_session_factory, unit_of_work
 from storage.repositories import endpoints, workspaces
 from tests.ingress.conftest import log_records
 from tests.security.known import OPS_TOKEN, SIGNING_SECRET_A, SIGNING_SECRET_B
-from tests.workers import stripe_events as ev
+from traaaction import stripe_payloads as ev
 from traaaction.ops.auth import TokenCheck, same_secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ def test_unknown_disabled_and_malformed_endpoints_get_the_same_answer_on_the_sam
         disabled = endpoints.create(session, workspace_id=workspace).id
         endpoints.add_secret(session, secret_box, endpoint_id=disabled, secret=SIGNING_SECRET_A)
         endpoints.set_enabled(session, disabled, False)
-    body = ev.checkout(session="cs_probe", click=None).encode()
+    body = ev.checkout_session_completed(session_id="cs_probe", click_id=None).encode()
     header = ingress.signature.sign(SIGNING_SECRET_A, body, int(time.time()))
     headers = [
         (b"content-type", b"application/json"),

@@ -32,8 +32,8 @@ from storage.repositories import api_keys, endpoints
 from tests.conftest import Cli, base_env
 from tests.ingress.conftest import queued_messages
 from tests.security.known import RESTRICTED_KEY, SIGNING_SECRET_A, SIGNING_SECRET_B
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, make_shop, ticking
+from traaaction import stripe_payloads as ev
 from workers import context
 from workers.pipeline import Outcome
 
@@ -88,18 +88,19 @@ def b(engine: Engine, secret_box: SecretBox) -> Tenant:
 
 def subscription_sale(tenant: Tenant, subscription: str, session: str) -> None:
     """A subscription sold through the tenant's click: RECURRING month 1, PENDING."""
-    body = ev.checkout(
-        session=session, click=tenant.shop.click_id, mode="subscription",
-        subscription=subscription, payment_intent=f"pi_{session}", created=T0,
-    )  # fmt: skip
+    body = ev.checkout_session_completed(
+        session_id=session, click_id=tenant.shop.click_id, mode="subscription",
+        subscription=subscription, created=T0, invoice=None,
+    ).patched(payment_intent=f"pi_{session}").text  # fmt: skip
     assert tenant.deliver(body).outcome == "processed"
 
 
 def month_two(subscription: str, invoice: str) -> str:
-    return ev.invoice(
+    return ev.invoice_paid(
         invoice_id=invoice, subscription=subscription, payment_intent=f"pi_{invoice}",
-        period_start=add_months(T0, 1),
-    )  # fmt: skip
+        service_start=add_months(T0, 1),
+        api_version=ev.PRE_BASIL,
+    ).text  # fmt: skip
 
 
 # --- clicks ------------------------------------------------------------------------------------
@@ -107,7 +108,9 @@ def month_two(subscription: str, invoice: str) -> str:
 
 def test_a_click_of_another_workspace_is_an_unknown_click(a: Tenant, b: Tenant) -> None:
     for n, click in enumerate([b.shop.click_id, f" {b.shop.click_id} "]):
-        outcome = a.deliver(ev.checkout(session=f"cs_cross_{n}", click=click))
+        outcome = a.deliver(
+            ev.checkout_session_completed(session_id=f"cs_cross_{n}", click_id=click).text
+        )
         assert (outcome.outcome, outcome.reason) == ("skipped", "unknown_click_id")
     assert a.commissions() == []
     assert b.commissions() == []
@@ -139,7 +142,7 @@ def _post(client: TestClient, endpoint_id: str, body: str, secret: str) -> tuple
 def test_a_signing_secret_of_one_workspace_verifies_nothing_for_another(
     client: TestClient, a: Tenant, b: Tenant, redis_client: redis.Redis
 ) -> None:
-    body = ev.checkout(session="cs_sig", click=a.shop.click_id)
+    body = ev.checkout_session_completed(session_id="cs_sig", click_id=a.shop.click_id).text
     assert _post(client, b.endpoint_id, body, a.secret) == (400, {"error": "no_matching_signature"})
     # Both secrets in one header: only B's own counts at B's endpoint, and it is not there.
     both = sign(a.secret, body.encode(), int(time.time())) + ",v1=" + "0" * 64
@@ -158,8 +161,8 @@ def test_an_event_id_seen_in_one_workspace_is_new_in_another(
 ) -> None:
     """Event ids are not secrets either: B sending A's (future) event id first must neither
     make A's delivery a duplicate at the ingress nor an `already_applied` in the workers."""
-    b_body = json.loads(ev.checkout(session="cs_b_first", click=b.shop.click_id))
-    a_body = json.loads(ev.checkout(session="cs_a_later", click=a.shop.click_id))
+    b_body = ev.checkout_session_completed(session_id="cs_b_first", click_id=b.shop.click_id).body
+    a_body = ev.checkout_session_completed(session_id="cs_a_later", click_id=a.shop.click_id).body
     b_body["id"] = a_body["id"] = "evt_1SharedAcrossWorkspaces"
     assert _post(client, b.endpoint_id, json.dumps(b_body), b.secret)[1]["status"] == "queued"
     assert _post(client, a.endpoint_id, json.dumps(a_body), a.secret)[1]["status"] == "queued"
@@ -173,12 +176,14 @@ def test_an_event_id_seen_in_one_workspace_is_new_in_another(
 
 
 def test_a_refund_in_one_workspace_never_touches_another_s_commission(a: Tenant, b: Tenant) -> None:
-    sale = ev.checkout(session="cs_a_sale", click=a.shop.click_id, payment_intent="pi_a_sale")
+    sale = ev.checkout_session_completed(
+        session_id="cs_a_sale", click_id=a.shop.click_id, payment_intent="pi_a_sale"
+    ).text
     assert a.deliver(sale).outcome == "processed"
     before = a.commissions()
-    refund = ev.refund(
-        charge="ch_a_sale", payment_intent="pi_a_sale", amount=10_000, amount_refunded=10_000
-    )
+    refund = ev.charge_refunded(
+        charge_id="ch_a_sale", payment_intent="pi_a_sale", amount=10_000, amount_refunded=10_000
+    ).text
     outcome = b.deliver(refund)
     assert (outcome.outcome, outcome.reason) == ("skipped", "unlinked_charge")
     assert a.commissions() == before == [("SALE", None, "PENDING", 1_000)]
@@ -207,13 +212,13 @@ def test_a_subscription_deleted_in_one_workspace_is_not_canceled_in_another(
     a: Tenant, b: Tenant
 ) -> None:
     subscription_sale(a, "sub_a", "cs_a_sub")
-    b.deliver(ev.deletion(subscription="sub_a", ended_at=T0 + 86_400))
+    b.deliver(ev.customer_subscription_deleted(subscription="sub_a", ended_at=T0 + 86_400).text)
     assert a.commissions() == [("RECURRING", 1, "PENDING", 1_000)]
     # B's record of the end is B's: A's month 2 still earns.
     assert a.deliver(month_two("sub_a", "in_a_2")).outcome == "processed"
     assert len(a.commissions()) == 2
     # An end recorded in B before A's checkout does not make A's sale look canceled either.
-    b.deliver(ev.deletion(subscription="sub_a_new", ended_at=T0 - 1))
+    b.deliver(ev.customer_subscription_deleted(subscription="sub_a_new", ended_at=T0 - 1).text)
     subscription_sale(a, "sub_a_new", "cs_a_new")
     assert len(a.commissions()) == 3
 
@@ -280,7 +285,7 @@ def test_a_sealed_secret_copied_into_another_row_does_not_decrypt(
         with pytest.raises(DecryptionError):
             api_keys.get_key(session, secret_box, b.workspace_id)
     # At the ingress, B's endpoint now has no secret it can read: A's signature gets nowhere.
-    body = ev.checkout(session="cs_copied", click=b.shop.click_id)
+    body = ev.checkout_session_completed(session_id="cs_copied", click_id=b.shop.click_id).text
     assert _post(client, b.endpoint_id, body, a.secret) == (400, {"error": "no_active_secret"})
     assert _post(client, a.endpoint_id, body, a.secret)[0] == 200
 

@@ -38,9 +38,9 @@ from tests.security.known import (
     forms,
     leaks,
 )
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop, ticking
 from tests.workers.stripe_standin import stripe_standin
+from traaaction import stripe_payloads as ev
 from workers import context
 from workers.contract import Delivery
 from workers.pipeline import process
@@ -175,7 +175,7 @@ def test_no_output_of_the_cli_the_web_process_or_its_pages_shows_a_secret(
     )
     try:
         hook = f"{web.base}/api/webhooks/{endpoint}"
-        body = ev.checkout(session="cs_secret", click=None).encode()
+        body = ev.checkout_session_completed(session_id="cs_secret", click_id=None).encode()
 
         def signature(secret: str) -> dict[str, str]:
             return {"Stripe-Signature": sign(secret, body, int(time.time()))}
@@ -309,10 +309,10 @@ def test_a_refused_or_failing_stripe_api_key_is_logged_without_the_key(
             )
             for number, status in enumerate((401, 403, 503, 500)):
                 standin.status = status
-                refund = ev.refund(
-                    charge=f"ch_{number}", payment_intent=f"pi_{number}", amount=100,
+                refund = ev.charge_refunded(
+                    charge_id=f"ch_{number}", payment_intent=f"pi_{number}", amount=100,
                     amount_refunded=100,
-                )  # fmt: skip
+                ).text  # fmt: skip
                 try:
                     process(
                         Delivery.from_kwargs(ev.delivery(refund, workspace_id=shop.workspace_id)),

@@ -14,7 +14,7 @@ from domain.programs import FlatReward, PercentReward, ProgramTerms
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Commission, WebhookEventLog
 from storage.repositories import clicks, partners, programs, workspaces
-from tests.workers import stripe_events
+from traaaction import stripe_payloads
 from workers import context
 from workers.contract import Delivery
 from workers.pipeline import Outcome, process
@@ -31,7 +31,7 @@ class Shop:
     click_id: str
 
     def deliver(self, body: str, *, workspace_id: str | None = None) -> Outcome:
-        kwargs = stripe_events.delivery(body, workspace_id=workspace_id or self.workspace_id)
+        kwargs = stripe_payloads.delivery(body, workspace_id=workspace_id or self.workspace_id)
         return process(Delivery.from_kwargs(kwargs), attempt=1)
 
     def commissions(self) -> list[Commission]:

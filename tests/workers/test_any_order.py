@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 from domain.months import add_months
 from domain.programs import PercentReward, ProgramTerms
 from storage.models import Commission
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, make_shop
+from traaaction import stripe_payloads as ev
 
 T0 = 1_768_471_205
 DAY = 86_400
@@ -48,7 +48,10 @@ def _refunds(
     if draw(st.booleans()):
         steps.append(amount)  # and finally all of it
     return [
-        ("refund", {"charge": charge, "payment_intent": pi, "amount": amount, "amount_refunded": r})
+        (
+            "refund",
+            {"charge_id": charge, "payment_intent": pi, "amount": amount, "amount_refunded": r},
+        )
         for r in dict.fromkeys(steps)
     ]
 
@@ -61,7 +64,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         if draw(st.booleans()):
             pi = f"pi_sale_{n}"
             events.append(
-                ("checkout", {"session": f"cs_{n}", "payment_intent": pi, "amount_total": amount})
+                ("checkout", {"session_id": f"cs_{n}", "payment_intent": pi, "amount": amount})
             )
             events += _refunds(draw, pi, f"ch_sale_{n}", amount)
             continue
@@ -70,12 +73,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             (
                 "checkout",
                 {
-                    "session": f"cs_{n}",
+                    "session_id": f"cs_{n}",
                     "mode": "subscription",
                     "subscription": sub,
                     "payment_status": "no_payment_required" if trial else "paid",
-                    "amount_total": 0 if trial else amount,
+                    "amount": 0 if trial else amount,
                     "created": T0,
+                    "invoice": None,
                 },
             )
         )
@@ -91,10 +95,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                     {
                         "invoice_id": f"in_{sub}_{k}",
                         "subscription": sub,
-                        "period_start": start,
-                        "amount_paid": amount,
+                        "service_start": start,
+                        "amount": amount,
                         "payment_intent": pi,
-                        "api": draw(st.sampled_from([ev.PRE_BASIL, ev.BASIL])),
+                        "api_version": draw(st.sampled_from([ev.PRE_BASIL, ev.BASIL])),
                     },
                 )
             )
@@ -105,19 +109,19 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(tuple(events))
 
 
-_BUILD: dict[str, Callable[..., str]] = {
-    "checkout": ev.checkout,
-    "invoice": ev.invoice,
-    "refund": ev.refund,
-    "deletion": ev.deletion,
+_BUILD: dict[str, Callable[..., ev.BuiltEvent]] = {
+    "checkout": ev.checkout_session_completed,
+    "invoice": ev.invoice_paid,
+    "refund": ev.charge_refunded,
+    "deletion": ev.customer_subscription_deleted,
 }
 
 
 def bodies(scenario: Scenario, click: str) -> list[str]:
     out = []
     for label, kwargs in scenario.events:
-        args = {**kwargs, "click": click} if label == "checkout" else kwargs
-        out.append(_BUILD[label](**args))
+        args = {**kwargs, "click_id": click} if label == "checkout" else kwargs
+        out.append(_BUILD[label](**args).text)
     return out
 
 

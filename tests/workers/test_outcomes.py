@@ -21,8 +21,8 @@ from domain.programs import PercentReward, ProgramTerms
 from storage.db import make_engine, make_session_factory
 from storage.models import DeadLetter, WebhookEventLog
 from tests.ingress.conftest import log_records
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import make_shop
+from traaaction import stripe_payloads as ev
 from workers import context, retry
 from workers.actors._declare import declare
 from workers.broker import make_broker
@@ -71,7 +71,10 @@ def test_a_malformed_payload_is_dead_lettered_at_once_and_logged(
     engine: Engine = make_engine(database_url)
     context.configure(context.WorkerContext(factory=make_session_factory(engine)))
     try:
-        kwargs = ev.delivery(ev.checkout(session="cs_1", click=None), workspace_id="ws_x")
+        kwargs = ev.delivery(
+            ev.checkout_session_completed(session_id="cs_1", click_id=None).text,
+            workspace_id="ws_x",
+        )
         kwargs["body"] = "{not json"
         checkout_actor.send(**kwargs)
         record = wait_for_record(redis_client, "dead_lettered")
@@ -113,7 +116,7 @@ def test_a_transient_failure_is_logged_as_failed_and_will_retry(
     unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
     context.configure(context.WorkerContext(factory=make_session_factory(unreachable)))
     try:
-        body = ev.checkout(session="cs_2", click=None)
+        body = ev.checkout_session_completed(session_id="cs_2", click_id=None).text
         checkout_actor.send(**ev.delivery(body, workspace_id="ws_y"))
         record = wait_for_record(redis_client, "failed")
         assert record["reason"] == "OperationalError"
@@ -161,8 +164,8 @@ def test_a_transient_failure_is_retried_and_then_succeeds(
     context.configure(context.WorkerContext(factory=cast(Any, flaky)))
     writer = LogWriter(redis_client, make_session_factory(engine))
     try:
-        checkout_actor.send(**ev.delivery(ev.checkout(session="cs_r", click=shop.click_id),
-                                          workspace_id=shop.workspace_id))  # fmt: skip
+        body = ev.checkout_session_completed(session_id="cs_r", click_id=shop.click_id).text
+        checkout_actor.send(**ev.delivery(body, workspace_id=shop.workspace_id))
         wait_for(lambda: len(shop.commissions()) == 1)
         writer.drain()
         # (The processed row is written with the commission; the failed one by the log writer.)
@@ -186,7 +189,7 @@ def test_retries_exhausted_make_a_dead_letter_and_a_log_row_per_attempt(
     flaky = FlakyFactory(make_session_factory(engine), failures=100)
     context.configure(context.WorkerContext(factory=cast(Any, flaky)))
     writer = LogWriter(redis_client, make_session_factory(engine))
-    body = ev.checkout(session="cs_x", click=shop.click_id)
+    body = ev.checkout_session_completed(session_id="cs_x", click_id=shop.click_id).text
     try:
         checkout_actor.send(**ev.delivery(body, workspace_id=shop.workspace_id))
         wait_for(lambda: bool(dead_letter_records(redis_client)))
@@ -223,10 +226,15 @@ def test_log_lines_carry_the_message_context_and_never_the_payload(
     configure_logging("INFO", LogFormat.JSON)
     marker = "cus_PAYLOAD_MARKER_7f3a"
     try:
-        good = ev.delivery(ev.checkout(session="cs_log", click=shop.click_id, customer=marker),
-                           workspace_id=shop.workspace_id)  # fmt: skip
+        good = ev.delivery(
+            ev.checkout_session_completed(
+                session_id="cs_log", click_id=shop.click_id, customer=marker
+            ).text,
+            workspace_id=shop.workspace_id,
+        )
         bad = ev.delivery(
-            ev.checkout(session="cs_log2", click=None), workspace_id=shop.workspace_id
+            ev.checkout_session_completed(session_id="cs_log2", click_id=None).text,
+            workspace_id=shop.workspace_id,
         )
         bad["body"] = '{"broken": "' + marker + '"'
         checkout_actor.send(**good)

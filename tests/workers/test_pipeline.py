@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from domain.months import add_months
 from domain.programs import PercentReward, ProgramTerms
 from storage.models import Commission
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import NOW, Shop, entries, make_shop
+from traaaction import stripe_payloads as ev
 
 T0 = 1_768_471_205  # 2026-01-15 10:00:05 UTC: the checkout
 HOUR = 3600
@@ -28,13 +28,13 @@ def pay(shop: Shop, ids: list[str]) -> None:
 
 def test_a_paid_one_off_checkout_makes_a_pending_sale_on_the_amount_before_tax(shop: Shop) -> None:
     outcome = shop.deliver(
-        ev.checkout(
-            session="cs_1",
-            click=shop.click_id,
-            amount_total=12_000,
+        ev.checkout_session_completed(
+            session_id="cs_1",
+            click_id=shop.click_id,
+            amount=12_000,
             tax=2_000,
             payment_intent="pi_1",
-        )
+        ).text
     )
     [sale] = shop.commissions()
     assert (sale.kind, sale.month, sale.status, sale.amount) == ("SALE", None, "PENDING", 1_000)
@@ -53,7 +53,13 @@ def test_a_paid_one_off_checkout_makes_a_pending_sale_on_the_amount_before_tax(s
 
 def test_a_subscription_checkout_makes_recurring_month_one(shop: Shop) -> None:
     shop.deliver(
-        ev.checkout(session="cs_1", click=shop.click_id, mode="subscription", subscription="sub_1")
+        ev.checkout_session_completed(
+            session_id="cs_1",
+            click_id=shop.click_id,
+            mode="subscription",
+            subscription="sub_1",
+            invoice=None,
+        ).text
     )
     assert entries(shop) == [("RECURRING", 1, "PENDING", 1_000, None)]
 
@@ -61,41 +67,49 @@ def test_a_subscription_checkout_makes_recurring_month_one(shop: Shop) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"click": None}, "missing_click_id"),
-        ({"click": "   "}, "missing_click_id"),
-        ({"click": "clk_doesnotexistdoesnotexist"}, "unknown_click_id"),
-        ({"click": "not even shaped like a click \ud800"}, "unknown_click_id"),
-        ({"mode": "setup", "amount_total": None}, "no_payment"),
+        ({"click_id": None}, "missing_click_id"),
+        ({"click_id": "   "}, "missing_click_id"),
+        ({"click_id": "clk_doesnotexistdoesnotexist"}, "unknown_click_id"),
+        ({"click_id": "not even shaped like a click \ud800"}, "unknown_click_id"),
+        ({"mode": "setup", "amount": None, "payment_status": "paid"}, "no_payment"),
         ({"payment_status": "unpaid"}, "unpaid"),
-        ({"payment_status": "no_payment_required", "amount_total": 0}, "non_positive_amount"),
-        ({"amount_total": 500, "tax": 500}, "non_positive_amount"),
+        ({"payment_status": "no_payment_required", "amount": 0}, "non_positive_amount"),
+        ({"amount": 500, "tax": 500}, "non_positive_amount"),
     ],
 )
 def test_checkouts_that_earn_nothing_are_skipped_with_their_reason(
     shop: Shop, kwargs: dict[str, object], reason: str
 ) -> None:
-    args: dict[str, object] = {"session": "cs_1", "click": shop.click_id, **kwargs}
-    outcome = shop.deliver(ev.checkout(**args))  # type: ignore[arg-type]
+    args: dict[str, object] = {"session_id": "cs_1", "click_id": shop.click_id, **kwargs}
+    outcome = shop.deliver(ev.checkout_session_completed(**args).text)  # type: ignore[arg-type]
     assert (outcome.outcome, outcome.reason) == ("skipped", reason)
     assert shop.commissions() == []
     assert [(r.outcome, r.reason) for r in shop.log()] == [("skipped", reason)]
 
 
 def test_another_workspaces_click_is_unknown_here(shop: Shop, flat_shop: Shop) -> None:
-    outcome = shop.deliver(ev.checkout(session="cs_1", click=flat_shop.click_id))
+    outcome = shop.deliver(
+        ev.checkout_session_completed(session_id="cs_1", click_id=flat_shop.click_id).text
+    )
     assert outcome.reason == "unknown_click_id"
 
 
 def test_zero_decimal_currencies_need_no_special_case(shop: Shop) -> None:
     shop.deliver(
-        ev.checkout(session="cs_1", click=shop.click_id, amount_total=1_995, currency="jpy")
+        ev.checkout_session_completed(
+            session_id="cs_1", click_id=shop.click_id, amount=1_995, currency="jpy"
+        ).text
     )
     [sale] = shop.commissions()
     assert (sale.amount, sale.currency) == (200, "jpy")  # 10 % of ¥1,995 = ¥199.5, half up
 
 
 def test_a_flat_program_pays_its_own_amount_and_currency(flat_shop: Shop) -> None:
-    flat_shop.deliver(ev.checkout(session="cs_1", click=flat_shop.click_id, amount_total=99_999))
+    flat_shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_1", click_id=flat_shop.click_id, amount=99_999
+        ).text
+    )
     [sale] = flat_shop.commissions()
     assert (sale.amount, sale.currency, sale.sale_amount, sale.sale_currency) == (
         500,
@@ -106,7 +120,7 @@ def test_a_flat_program_pays_its_own_amount_and_currency(flat_shop: Shop) -> Non
 
 
 def test_an_event_applied_once_is_a_duplicate_after(shop: Shop) -> None:
-    body = ev.checkout(session="cs_1", click=shop.click_id)
+    body = ev.checkout_session_completed(session_id="cs_1", click_id=shop.click_id).text
     shop.deliver(body)
     again = shop.deliver(body)
     assert (again.outcome, again.reason) == ("duplicate", "already_applied")
@@ -116,15 +130,25 @@ def test_an_event_applied_once_is_a_duplicate_after(shop: Shop) -> None:
 def test_a_second_event_for_the_same_checkout_session_makes_no_second_commission(
     shop: Shop,
 ) -> None:
-    shop.deliver(ev.checkout(session="cs_1", click=shop.click_id))
-    other_event = shop.deliver(ev.checkout(session="cs_1", click=shop.click_id))
+    shop.deliver(ev.checkout_session_completed(session_id="cs_1", click_id=shop.click_id).text)
+    other_event = shop.deliver(
+        ev.checkout_session_completed(session_id="cs_1", click_id=shop.click_id).text
+    )
     assert other_event.commission_ids == ()
     assert len(shop.commissions()) == 1
 
 
 def test_test_mode_events_make_test_commissions(shop: Shop) -> None:
-    shop.deliver(ev.checkout(session="cs_live", click=shop.click_id, livemode=True))
-    shop.deliver(ev.checkout(session="cs_test", click=shop.click_id, livemode=False))
+    shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_live", click_id=shop.click_id, livemode=True
+        ).text
+    )
+    shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_test", click_id=shop.click_id, livemode=False
+        ).text
+    )
     assert sorted(c.livemode for c in shop.commissions()) == [False, True]
     assert sorted(bool(r.livemode) for r in shop.log()) == [False, True]
 
@@ -134,15 +158,16 @@ def test_test_mode_events_make_test_commissions(shop: Shop) -> None:
 
 def subscribe(shop: Shop, *, sub: str = "sub_1", trial: bool = False) -> None:
     shop.deliver(
-        ev.checkout(
-            session=f"cs_{sub}",
-            click=shop.click_id,
+        ev.checkout_session_completed(
+            session_id=f"cs_{sub}",
+            click_id=shop.click_id,
             mode="subscription",
             subscription=sub,
             payment_status="no_payment_required" if trial else "paid",
-            amount_total=0 if trial else 10_000,
+            amount=0 if trial else 10_000,
             created=T0,
-        )
+            invoice=None,
+        ).text
     )
 
 
@@ -154,12 +179,12 @@ def test_cycle_invoices_earn_months_two_and_three_counted_from_the_checkout(
     # Stripe's periods start 5 s before the checkout event's time: N must not shift.
     for n in (1, 2):
         shop.deliver(
-            ev.invoice(
+            ev.invoice_paid(
                 invoice_id=f"in_{n}",
                 subscription="sub_1",
-                api=api,
-                period_start=add_months(T0 - 5, n),
-            )
+                api_version=api,
+                service_start=add_months(T0 - 5, n),
+            ).text
         )
     assert [(c.kind, c.month, c.amount) for c in shop.commissions()] == [
         ("RECURRING", 1, 1_000),
@@ -172,7 +197,12 @@ def test_cycle_invoices_earn_months_two_and_three_counted_from_the_checkout(
 def test_an_anchor_hours_off_on_either_side_never_shifts_the_month(shop: Shop, offset: int) -> None:
     subscribe(shop)
     shop.deliver(
-        ev.invoice(invoice_id="in_2", subscription="sub_1", period_start=add_months(T0, 1) + offset)
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_1",
+            service_start=add_months(T0, 1) + offset,
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert [c.month for c in shop.commissions()] == [1, 2]
 
@@ -180,14 +210,15 @@ def test_an_anchor_hours_off_on_either_side_never_shifts_the_month(shop: Shop, o
 def test_the_invoice_amount_is_the_tax_free_share_of_what_was_paid(shop: Shop) -> None:
     subscribe(shop)
     shop.deliver(
-        ev.invoice(
+        ev.invoice_paid(
             invoice_id="in_2",
             subscription="sub_1",
-            period_start=add_months(T0, 1),
+            service_start=add_months(T0, 1),
+            amount=12_000,
+            tax=1_999,
             amount_paid=6_000,
-            total=12_000,
-            total_excluding_tax=10_001,
-        )
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert shop.commissions()[-1].sale_amount == 5_001  # 6000 * 10001 / 12000 = 5000.5, half up
 
@@ -197,7 +228,12 @@ def test_past_the_programs_months_invoices_are_skipped(engine: object, shop: Sho
     subscribe(short)
     shop_outcomes = [
         short.deliver(
-            ev.invoice(invoice_id=f"in_{n}", subscription="sub_1", period_start=add_months(T0, n))
+            ev.invoice_paid(
+                invoice_id=f"in_{n}",
+                subscription="sub_1",
+                service_start=add_months(T0, n),
+                api_version=ev.PRE_BASIL,
+            ).text
         )
         for n in (1, 2)
     ]
@@ -208,13 +244,14 @@ def test_past_the_programs_months_invoices_are_skipped(engine: object, shop: Sho
 def test_the_first_invoice_links_its_payment_to_month_one(shop: Shop) -> None:
     subscribe(shop)
     outcome = shop.deliver(
-        ev.invoice(
+        ev.invoice_paid(
             invoice_id="in_first",
             subscription="sub_1",
-            period_start=T0,
+            service_start=T0,
             billing_reason="subscription_create",
             payment_intent="pi_first",
-        )
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert (outcome.outcome, outcome.reason) == ("skipped", "first_invoice_via_checkout")
     [month_one] = shop.commissions()
@@ -226,9 +263,12 @@ def test_after_a_free_trial_the_first_paid_invoice_is_month_one(shop: Shop) -> N
     start = T0 + 14 * 86_400
     for n in (0, 1):
         shop.deliver(
-            ev.invoice(
-                invoice_id=f"in_{n}", subscription="sub_1", period_start=add_months(start, n)
-            )
+            ev.invoice_paid(
+                invoice_id=f"in_{n}",
+                subscription="sub_1",
+                service_start=add_months(start, n),
+                api_version=ev.PRE_BASIL,
+            ).text
         )
     assert [c.month for c in shop.commissions()] == [1, 2]
 
@@ -237,16 +277,33 @@ def test_a_later_invoice_applied_first_is_renumbered_when_the_earlier_arrives(sh
     subscribe(shop, trial=True)
     start = T0 + 14 * 86_400
     shop.deliver(
-        ev.invoice(invoice_id="in_b", subscription="sub_1", period_start=add_months(start, 1))
+        ev.invoice_paid(
+            invoice_id="in_b",
+            subscription="sub_1",
+            service_start=add_months(start, 1),
+            api_version=ev.PRE_BASIL,
+        ).text
     )
-    shop.deliver(ev.invoice(invoice_id="in_a", subscription="sub_1", period_start=start))
+    shop.deliver(
+        ev.invoice_paid(
+            invoice_id="in_a",
+            subscription="sub_1",
+            service_start=start,
+            api_version=ev.PRE_BASIL,
+        ).text
+    )
     months = {c.invoice_id: c.month for c in shop.commissions()}
     assert months == {"in_a": 1, "in_b": 2}
 
 
 def test_an_invoice_before_its_checkout_is_applied_when_the_checkout_arrives(shop: Shop) -> None:
     early = shop.deliver(
-        ev.invoice(invoice_id="in_2", subscription="sub_1", period_start=add_months(T0, 1))
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_1",
+            service_start=add_months(T0, 1),
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert (early.outcome, early.reason) == ("skipped", "unattributed")
     subscribe(shop)
@@ -261,7 +318,12 @@ def test_an_invoice_before_its_checkout_is_applied_when_the_checkout_arrives(sho
 
 def test_an_unknown_subscriptions_invoice_is_unattributed(shop: Shop) -> None:
     outcome = shop.deliver(
-        ev.invoice(invoice_id="in_x", subscription="sub_nobody", period_start=T0)
+        ev.invoice_paid(
+            invoice_id="in_x",
+            subscription="sub_nobody",
+            service_start=T0,
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert outcome.reason == "unattributed"
 
@@ -269,13 +331,13 @@ def test_an_unknown_subscriptions_invoice_is_unattributed(shop: Shop) -> None:
 def test_a_non_positive_invoice_is_skipped(shop: Shop) -> None:
     subscribe(shop)
     outcome = shop.deliver(
-        ev.invoice(
+        ev.invoice_paid(
             invoice_id="in_0",
             subscription="sub_1",
-            period_start=add_months(T0, 1),
-            amount_paid=0,
-            total=0,
-        )
+            service_start=add_months(T0, 1),
+            amount=0,
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert outcome.reason == "non_positive_amount"
 
@@ -287,7 +349,12 @@ def test_a_deleted_subscription_cancels_only_its_pending_commissions(shop: Shop)
     subscribe(shop)
     for n in (1, 2):
         shop.deliver(
-            ev.invoice(invoice_id=f"in_{n}", subscription="sub_1", period_start=add_months(T0, n))
+            ev.invoice_paid(
+                invoice_id=f"in_{n}",
+                subscription="sub_1",
+                service_start=add_months(T0, n),
+                api_version=ev.PRE_BASIL,
+            ).text
         )
     month_one, month_two, _ = shop.commissions()
     pay(shop, [month_one.id])
@@ -295,7 +362,11 @@ def test_a_deleted_subscription_cancels_only_its_pending_commissions(shop: Shop)
         session.execute(
             update(Commission).where(Commission.id == month_two.id).values(status="APPROVED")
         )
-    shop.deliver(ev.deletion(subscription="sub_1", ended_at=add_months(T0, 2) + 100))
+    shop.deliver(
+        ev.customer_subscription_deleted(
+            subscription="sub_1", ended_at=add_months(T0, 2) + 100
+        ).text
+    )
     assert [(c.month, c.status, c.reason) for c in shop.commissions()] == [
         (1, "PAID", None),
         (2, "APPROVED", None),
@@ -306,12 +377,22 @@ def test_a_deleted_subscription_cancels_only_its_pending_commissions(shop: Shop)
 def test_invoices_after_a_deletion_are_skipped_or_born_canceled(shop: Shop) -> None:
     subscribe(shop)
     ended = add_months(T0, 1) + 86_400
-    shop.deliver(ev.deletion(subscription="sub_1", ended_at=ended))
+    shop.deliver(ev.customer_subscription_deleted(subscription="sub_1", ended_at=ended).text)
     before = shop.deliver(
-        ev.invoice(invoice_id="in_2", subscription="sub_1", period_start=add_months(T0, 1))
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_1",
+            service_start=add_months(T0, 1),
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     after = shop.deliver(
-        ev.invoice(invoice_id="in_3", subscription="sub_1", period_start=add_months(T0, 2))
+        ev.invoice_paid(
+            invoice_id="in_3",
+            subscription="sub_1",
+            service_start=add_months(T0, 2),
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     assert after.reason == "subscription_canceled"
     assert before.outcome == "processed"
@@ -323,7 +404,9 @@ def test_invoices_after_a_deletion_are_skipped_or_born_canceled(shop: Shop) -> N
 
 def sell(shop: Shop, *, pi: str = "pi_1", amount: int = 10_000) -> Commission:
     shop.deliver(
-        ev.checkout(session=f"cs_{pi}", click=shop.click_id, payment_intent=pi, amount_total=amount)
+        ev.checkout_session_completed(
+            session_id=f"cs_{pi}", click_id=shop.click_id, payment_intent=pi, amount=amount
+        ).text
     )
     return next(c for c in shop.commissions() if c.payment_intent_id == pi)
 
@@ -331,12 +414,16 @@ def sell(shop: Shop, *, pi: str = "pi_1", amount: int = 10_000) -> Commission:
 def test_a_partial_refund_reduces_an_unpaid_commission_in_proportion(shop: Shop) -> None:
     sell(shop)
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_500)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_500
+        ).text
     )
     assert entries(shop) == [("SALE", None, "PENDING", 750, None)]
     # The same cumulative refund told again (another event id) changes nothing.
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_500)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_500
+        ).text
     )
     assert entries(shop) == [("SALE", None, "PENDING", 750, None)]
 
@@ -344,7 +431,9 @@ def test_a_partial_refund_reduces_an_unpaid_commission_in_proportion(shop: Shop)
 def test_a_full_refund_cancels_an_unpaid_commission(shop: Shop) -> None:
     sell(shop)
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=10_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=10_000
+        ).text
     )
     assert entries(shop) == [("SALE", None, "CANCELED", 1_000, "refunded")]
 
@@ -352,10 +441,14 @@ def test_a_full_refund_cancels_an_unpaid_commission(shop: Shop) -> None:
 def test_an_older_smaller_refund_arriving_late_gives_nothing_back(shop: Shop) -> None:
     sell(shop)
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=6_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=6_000
+        ).text
     )
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=2_000
+        ).text
     )
     assert entries(shop) == [("SALE", None, "PENDING", 400, None)]
 
@@ -364,13 +457,19 @@ def test_a_paid_commission_is_reversed_by_clawbacks_never_modified(shop: Shop) -
     sale = sell(shop)
     pay(shop, [sale.id])
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=3_333)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=3_333
+        ).text
     )
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=3_333)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=3_333
+        ).text
     )
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=10_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=10_000
+        ).text
     )
     rows = shop.commissions()
     assert [(c.kind, c.status, c.amount) for c in rows] == [
@@ -385,7 +484,9 @@ def test_a_paid_commission_is_reversed_by_clawbacks_never_modified(shop: Shop) -
 
 def test_a_refund_before_its_sale_is_applied_when_the_sale_arrives(shop: Shop) -> None:
     early = shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=5_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=5_000
+        ).text
     )
     assert (early.outcome, early.reason) == ("skipped", "unlinked_charge")
     sell(shop)
@@ -395,23 +496,28 @@ def test_a_refund_before_its_sale_is_applied_when_the_sale_arrives(shop: Shop) -
 def test_a_refund_of_the_first_subscription_invoice_finds_month_one(shop: Shop) -> None:
     subscribe(shop)
     shop.deliver(
-        ev.invoice(
+        ev.invoice_paid(
             invoice_id="in_first",
             subscription="sub_1",
-            period_start=T0,
+            service_start=T0,
             billing_reason="subscription_create",
             payment_intent="pi_first",
-        )
+            api_version=ev.PRE_BASIL,
+        ).text
     )
     shop.deliver(
-        ev.refund(charge="ch_1", payment_intent="pi_first", amount=10_000, amount_refunded=10_000)
+        ev.charge_refunded(
+            charge_id="ch_1", payment_intent="pi_first", amount=10_000, amount_refunded=10_000
+        ).text
     )
     assert entries(shop) == [("RECURRING", 1, "CANCELED", 1_000, "refunded")]
 
 
 def test_a_refund_nobody_sold_is_unlinked(shop: Shop) -> None:
     outcome = shop.deliver(
-        ev.refund(charge="ch_9", payment_intent="pi_9", amount=100, amount_refunded=100)
+        ev.charge_refunded(
+            charge_id="ch_9", payment_intent="pi_9", amount=100, amount_refunded=100
+        ).text
     )
     assert outcome.reason == "unlinked_charge"
     assert shop.commissions() == []

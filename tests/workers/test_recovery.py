@@ -22,8 +22,8 @@ from storage.models import (
 from storage.repositories import dead_letters
 from storage.repositories.dead_letters import DeadLetterRecord, Filters
 from storage.repositories.retention import Retention, prune
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
+from traaaction import stripe_payloads as ev
 from workers import replay
 from workers.replay import ReplayError
 
@@ -86,7 +86,9 @@ def count(engine: Engine, model: Any) -> int:
 
 
 def test_a_replayed_dead_letter_makes_its_commission_once_and_closes(shop: Shop) -> None:
-    body = ev.checkout(session="cs_1", click=shop.click_id, amount_total=10_000)
+    body = ev.checkout_session_completed(
+        session_id="cs_1", click_id=shop.click_id, amount=10_000
+    ).text
     dl = dead_letter(shop, body)
 
     first = replay.replay_dead_letter(dl)
@@ -107,7 +109,7 @@ def test_a_replayed_dead_letter_makes_its_commission_once_and_closes(shop: Shop)
 
 
 def test_a_dead_letter_whose_event_was_applied_meanwhile_closes_as_duplicate(shop: Shop) -> None:
-    body = ev.checkout(session="cs_2", click=shop.click_id)
+    body = ev.checkout_session_completed(session_id="cs_2", click_id=shop.click_id).text
     dl = dead_letter(shop, body)
     shop.deliver(body)  # Stripe's own resend got through meanwhile
 
@@ -122,7 +124,9 @@ def test_a_dead_letter_whose_event_was_applied_meanwhile_closes_as_duplicate(sho
 
 
 def test_a_dry_run_tells_what_would_happen_and_writes_nothing(shop: Shop) -> None:
-    body = ev.checkout(session="cs_3", click=shop.click_id, amount_total=4_999)
+    body = ev.checkout_session_completed(
+        session_id="cs_3", click_id=shop.click_id, amount=4_999
+    ).text
     dl = dead_letter(shop, body)
     before = {m: count(shop.engine, m) for m in (AppliedEvent, WebhookEventLog, EventPayload)}
 
@@ -143,13 +147,15 @@ def test_a_dry_run_tells_what_would_happen_and_writes_nothing(shop: Shop) -> Non
 
 
 def test_a_dry_run_of_a_skip_names_the_reason(shop: Shop) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_4", click=None))
+    dl = dead_letter(shop, ev.checkout_session_completed(session_id="cs_4", click_id=None).text)
     result = replay.replay_dead_letter(dl, dry_run=True)
     assert (result.outcome, result.reason, result.planned) == ("planned", "missing_click_id", ())
 
 
 def test_discard_closes_with_its_reason_and_only_open_ones(shop: Shop) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_5", click=shop.click_id))
+    dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_5", click_id=shop.click_id).text
+    )
 
     assert replay.discard_dead_letters([dl, "dl_unknown"], "test event from a sandbox") == [dl]
     closed = letter(shop.engine, dl)
@@ -163,7 +169,10 @@ def test_discard_closes_with_its_reason_and_only_open_ones(shop: Shop) -> None:
 
 def test_bulk_replay_resumes_after_an_interruption(shop: Shop) -> None:
     ids = [
-        dead_letter(shop, ev.checkout(session=f"cs_bulk_{i}", click=shop.click_id))
+        dead_letter(
+            shop,
+            ev.checkout_session_completed(session_id=f"cs_bulk_{i}", click_id=shop.click_id).text,
+        )
         for i in range(3)
     ]
     total, running = replay.replay_dead_letters(Filters(workspace_id=shop.workspace_id))
@@ -181,7 +190,9 @@ def test_bulk_replay_resumes_after_an_interruption(shop: Shop) -> None:
 
 
 def test_two_concurrent_replays_of_one_dead_letter_apply_it_once(shop: Shop) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_race", click=shop.click_id))
+    dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_race", click_id=shop.click_id).text
+    )
     results: list[str] = []
     start = threading.Barrier(2)
 
@@ -203,7 +214,9 @@ def test_two_concurrent_replays_of_one_dead_letter_apply_it_once(shop: Shop) -> 
 def test_a_replay_that_fails_again_keeps_the_dead_letter_open_with_the_new_error(
     shop: Shop,
 ) -> None:
-    dl = dead_letter(shop, ev.checkout(session="cs_bad", click=shop.click_id))
+    dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_bad", click_id=shop.click_id).text
+    )
     # The stored body is unreadable: the replay fails (a permanent failure) and says why.
     with Session(shop.engine) as session, session.begin():
         session.execute(
@@ -222,7 +235,9 @@ def test_a_replay_that_fails_again_keeps_the_dead_letter_open_with_the_new_error
 
 def test_events_replay_reruns_a_skipped_event_after_its_click_is_fixed(shop: Shop) -> None:
     missing_click = "clk_" + "a" * 26
-    body = ev.checkout(session="cs_late", click=missing_click, amount_total=20_000)
+    body = ev.checkout_session_completed(
+        session_id="cs_late", click_id=missing_click, amount=20_000
+    ).text
     assert shop.deliver(body).reason == "unknown_click_id"
     event_id = ev.delivery(body, workspace_id=shop.workspace_id)["event_id"]
 
@@ -254,12 +269,16 @@ def test_events_replay_refuses_what_it_no_longer_has(shop: Shop) -> None:
 
 
 def test_retention_prunes_old_payloads_logs_and_closed_dead_letters_only(shop: Shop) -> None:
-    old_body = ev.checkout(session="cs_old", click=shop.click_id)
+    old_body = ev.checkout_session_completed(session_id="cs_old", click_id=shop.click_id).text
     shop.deliver(old_body)
-    new_body = ev.checkout(session="cs_new", click=shop.click_id)
+    new_body = ev.checkout_session_completed(session_id="cs_new", click_id=shop.click_id).text
     shop.deliver(new_body)
-    open_dl = dead_letter(shop, ev.checkout(session="cs_open", click=shop.click_id))
-    closed_dl = dead_letter(shop, ev.checkout(session="cs_closed", click=shop.click_id))
+    open_dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_open", click_id=shop.click_id).text
+    )
+    closed_dl = dead_letter(
+        shop, ev.checkout_session_completed(session_id="cs_closed", click_id=shop.click_id).text
+    )
     replay.discard_dead_letters([closed_dl], "noise")
     old_id = ev.delivery(old_body, workspace_id=shop.workspace_id)["event_id"]
     now = datetime.now(UTC)

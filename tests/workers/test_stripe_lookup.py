@@ -11,9 +11,9 @@ from domain.months import add_months
 from storage.crypto import SecretBox
 from storage.db import make_session_factory
 from storage.repositories import api_keys
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop, entries, ticking
 from tests.workers.stripe_standin import StandIn, stripe_standin
+from traaaction import stripe_payloads as ev
 from workers import context
 from workers.stripe_api import StripeUnavailable
 
@@ -37,19 +37,24 @@ def standin(shop: Shop, secret_box: SecretBox) -> Iterator[StandIn]:
 
 def basil_month_two(shop: Shop) -> None:
     shop.deliver(
-        ev.checkout(
-            session="cs_1",
-            click=shop.click_id,
+        ev.checkout_session_completed(
+            session_id="cs_1",
+            click_id=shop.click_id,
             mode="subscription",
             subscription="sub_1",
             created=T0,
-        )
+            invoice=None,
+        ).text
     )
     # Basil's default payload: no payments, so no payment intent on the commission.
     shop.deliver(
-        ev.invoice(
-            invoice_id="in_2", subscription="sub_1", api=ev.BASIL, period_start=add_months(T0, 1)
-        )
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_1",
+            api_version=ev.BASIL,
+            service_start=add_months(T0, 1),
+            payment_intent=None,
+        ).text
     )
 
 
@@ -65,7 +70,9 @@ def test_a_refund_is_matched_to_its_invoice_through_stripe(
     with_key(shop, secret_box)
     standin.invoices["pi_2"] = "in_2"
     shop.deliver(
-        ev.refund(charge="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000)
+        ev.charge_refunded(
+            charge_id="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000
+        ).text
     )
     assert entries(shop)[1] == ("RECURRING", 2, "PENDING", 500, None)
     [(auth, query)] = standin.requests
@@ -73,7 +80,9 @@ def test_a_refund_is_matched_to_its_invoice_through_stripe(
     assert query["payment[payment_intent]"] == ["pi_2"]
     # The payment is remembered: the next refund of that charge needs no lookup.
     shop.deliver(
-        ev.refund(charge="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=10_000)
+        ev.charge_refunded(
+            charge_id="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=10_000
+        ).text
     )
     assert len(standin.requests) == 1
     assert entries(shop)[1] == ("RECURRING", 2, "CANCELED", 500, "refunded")
@@ -82,7 +91,9 @@ def test_a_refund_is_matched_to_its_invoice_through_stripe(
 def test_without_a_key_the_refund_is_unlinked(shop: Shop, standin: StandIn) -> None:
     basil_month_two(shop)
     outcome = shop.deliver(
-        ev.refund(charge="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000)
+        ev.charge_refunded(
+            charge_id="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000
+        ).text
     )
     assert outcome.reason == "unlinked_charge"
     assert standin.requests == []
@@ -94,7 +105,9 @@ def test_stripe_not_knowing_the_payment_leaves_it_unlinked(
     basil_month_two(shop)
     with_key(shop, secret_box)
     outcome = shop.deliver(
-        ev.refund(charge="ch_9", payment_intent="pi_9", amount=100, amount_refunded=100)
+        ev.charge_refunded(
+            charge_id="ch_9", payment_intent="pi_9", amount=100, amount_refunded=100
+        ).text
     )
     assert outcome.reason == "unlinked_charge"
 
@@ -105,7 +118,9 @@ def test_stripe_failing_makes_the_event_retry_and_changes_nothing(
     basil_month_two(shop)
     with_key(shop, secret_box)
     standin.status = 503
-    refund = ev.refund(charge="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000)
+    refund = ev.charge_refunded(
+        charge_id="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=5_000
+    ).text
     with pytest.raises(StripeUnavailable):
         shop.deliver(refund)
     standin.status, standin.invoices["pi_2"] = 200, "in_2"

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from storage.models import AppliedEvent
 from storage.repositories import ledger
 from tests.conftest import base_env
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
+from traaaction import stripe_payloads as ev
 from traaaction.embedded import EmbeddedRedis
 from workers.broker import (
     DEAD_MESSAGE_TTL_MS,
@@ -289,8 +289,9 @@ def test_a_worker_killed_mid_event_has_its_event_applied_by_another_within_the_t
     tmp_path: Path,
 ) -> None:
     engine: Engine = shop.engine
-    body = ev.checkout(session="cs_death", click=shop.click_id, amount_total=5_000,
-                       payment_intent="pi_death")  # fmt: skip
+    body = ev.checkout_session_completed(
+        session_id="cs_death", click_id=shop.click_id, amount=5_000, payment_intent="pi_death"
+    ).text
     delivery = ev.delivery(body, workspace_id=shop.workspace_id)
     # Queued as the ingress queues it (ingress/enqueue.py): HSET the message, RPUSH its id.
     redis_id, data = encode_message(

@@ -18,8 +18,8 @@ from dramatiq.common import current_millis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import base_env, free_port
-from tests.workers import stripe_events as ev
 from tests.workers.conftest import Shop
+from traaaction import stripe_payloads as ev
 from traaaction.worker_metrics import build_registry
 from workers.contract import ROUTES, SCHEDULER_LAST_TICK, encode_message, queue_key
 
@@ -100,12 +100,17 @@ def test_outcomes_failures_queues_and_dead_letters_are_exported(
     shop: Shop, worker: int, redis_client: redis.Redis
 ) -> None:
     for n in range(2):
-        body = ev.checkout(session=f"cs_m{n}", click=shop.click_id)
+        body = ev.checkout_session_completed(session_id=f"cs_m{n}", click_id=shop.click_id).text
         enqueue(redis_client, {**ev.delivery(body, workspace_id=shop.workspace_id),
                                "received_at": current_millis()})  # fmt: skip
-    unknown = ev.checkout(session="cs_unknown", click="clk_" + "c" * 26)
+    unknown = ev.checkout_session_completed(
+        session_id="cs_unknown", click_id="clk_" + "c" * 26
+    ).text
     enqueue(redis_client, ev.delivery(unknown, workspace_id=shop.workspace_id))
-    broken = ev.delivery(ev.checkout(session="cs_bad", click=None), workspace_id=shop.workspace_id)
+    broken = ev.delivery(
+        ev.checkout_session_completed(session_id="cs_bad", click_id=None).text,
+        workspace_id=shop.workspace_id,
+    )
     broken["body"] = "{not json"
     enqueue(redis_client, broken)
 
