@@ -139,3 +139,18 @@ def test_no_assert_decides_anything_outside_the_tests() -> None:
         if isinstance(node, ast.Assert)
     ]
     assert found == []
+
+
+#: lines; a module past this has more than one job (docs/architecture.md)
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_of_the_product_or_the_benches_is_over_500_lines() -> None:
+    too_long = [
+        f"{path.relative_to(REPO)}: {count} lines"
+        for package in sorted(PROJECT | {"bench"})
+        for path in _sources(package)
+        if "migrations" not in path.parts
+        and (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert too_long == []
