@@ -231,7 +231,7 @@ def human(data: dict[str, Any], wait: float) -> str:
 _amount = click.IntRange(0, sp.MAX_AMOUNT)
 
 
-@click.command("send-test-event")
+@click.command("send-test-event", short_help="Send a signed test event and show what became of it.")
 @click.argument("endpoint_id", metavar="ENDPOINT")
 @click.option(
     "--type",
