@@ -28,6 +28,12 @@ class LinkedCommission:
     #: the total already clawed back from it (a positive number), for a PAID entry
     clawed_back: int
 
+    @property
+    def taken(self) -> int:
+        """What refunds took from it so far: the reduction made while it was unpaid, plus the
+        clawbacks since it was paid."""
+        return (self.original_amount - self.amount) + self.clawed_back
+
 
 def refund_share(original_amount: int, amount_refunded: int, charge_amount: int) -> int:
     """round_half_up(commission * amount_refunded / amount); all of it for a zero charge."""
@@ -40,7 +46,10 @@ def decide_refund(event: ChargeRefunded, linked: Sequence[LinkedCommission]) -> 
     """Bring every linked entry to `original - share` for the cumulative refunded amount.
 
     Recomputed from the cumulative amount each time, and never moved back towards the
-    original, so repeated and reordered refund events of one charge end in the same state.
+    original, so repeated and reordered refund events of one charge end in the same state. A
+    PAID entry is answered by a CLAWBACK of what the share exceeds all that was taken already
+    (its reduction while unpaid included), so at every moment its entries sum to
+    `original - share` of the largest refund seen.
     """
     if not linked:
         park = (
@@ -61,7 +70,8 @@ def decide_refund(event: ChargeRefunded, linked: Sequence[LinkedCommission]) -> 
                     ReduceCommission(entry.commission_id, entry.original_amount - share)
                 )
         elif entry.status == "PAID":
-            owed = share - entry.clawed_back
+            # A reduction made before the payout was never paid: it counts as taken.
+            owed = share - entry.taken
             if owed > 0:
                 # The key names the cumulative share: the same refund seen twice is one entry.
                 key = f"clawback:{entry.commission_id}:{share}"

@@ -482,6 +482,35 @@ def test_a_paid_commission_is_reversed_by_clawbacks_never_modified(shop: Shop) -
     assert sum(c.amount for c in rows if c.status != "CANCELED") == 0
 
 
+def test_a_refund_after_the_payout_takes_only_what_the_reduction_before_it_did_not(
+    shop: Shop,
+) -> None:
+    sale = sell(shop)  # 10000 at 10 %: 1000
+    refunded = 0
+
+    def refund_to(total: int) -> None:
+        nonlocal refunded
+        refunded = total
+        shop.deliver(
+            ev.charge_refunded(
+                charge_id="ch_1", payment_intent="pi_1", amount=10_000, amount_refunded=total
+            ).text
+        )
+
+    refund_to(5_000)  # while PENDING: reduced to 500
+    pay(shop, [sale.id])
+    refund_to(7_500)
+    rows = shop.commissions()
+    assert [(c.kind, c.status, c.amount) for c in rows] == [
+        ("SALE", "PAID", 500),
+        ("CLAWBACK", "APPROVED", -250),
+    ]
+    refund_to(10_000)
+    rows = shop.commissions()
+    assert [c.amount for c in rows] == [500, -250, -250]
+    assert sum(c.amount for c in rows if c.status != "CANCELED") == 1_000 - refunded // 10
+
+
 def test_a_refund_before_its_sale_is_applied_when_the_sale_arrives(shop: Shop) -> None:
     early = shop.deliver(
         ev.charge_refunded(
