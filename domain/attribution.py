@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.decisions import (
+    AttributionSource,
     CancelReason,
     CreateAttribution,
     CreateCommission,
@@ -15,6 +16,27 @@ from domain.events import CheckoutSessionCompleted
 from domain.money import checkout_commissionable
 from domain.rewards import reward
 
+#: a click id in client_reference_id may carry this prefix (Stripe wants that field to start
+#: with a letter, and merchants tell their own references from ours by it)
+CLIENT_REFERENCE_PREFIX = "trac_"
+#: the start of every click id this service makes (storage.ids)
+CLICK_ID_PREFIX = "clk_"
+
+
+def click_candidates(event: CheckoutSessionCompleted) -> tuple[tuple[str, AttributionSource], ...]:
+    """The click ids a checkout names, in the attribution order (docs/commissions.md):
+    metadata.tracClickId (stripped; blank names nothing), then client_reference_id when it
+    holds a click id, bare or with the `trac_` prefix (anything else there is the merchant's
+    own reference and names nothing)."""
+    found: list[tuple[str, AttributionSource]] = []
+    if event.click_id is not None and event.click_id.strip():
+        found.append((event.click_id.strip(), AttributionSource.CLICK_METADATA))
+    reference = (event.client_reference_id or "").strip()
+    reference = reference.removeprefix(CLIENT_REFERENCE_PREFIX)
+    if reference.startswith(CLICK_ID_PREFIX) and all(reference != c for c, _ in found):
+        found.append((reference, AttributionSource.CLIENT_REFERENCE_ID))
+    return tuple(found)
+
 
 def decide_checkout(
     event: CheckoutSessionCompleted,
@@ -24,13 +46,15 @@ def decide_checkout(
 ) -> Decision:
     """The rules of docs/commissions.md, "Attribution", in their order.
 
-    `referral` is the click named by metadata.tracClickId in the endpoint's workspace, or None
-    when there is no such click there. `subscription_ended_at` is when the session's
+    `referral` is the first of `click_candidates(event)` that is a click of the endpoint's
+    workspace, or None when none is. `subscription_ended_at` is when the session's
     subscription ended, if its deletion was already applied (events come in any order).
     """
-    if event.click_id is None or not event.click_id.strip():
+    candidates = click_candidates(event)
+    if not candidates:
         return Decision.skipped(SkipReason.MISSING_CLICK_ID)
-    if referral is None:
+    source = next((s for c, s in candidates if referral and c == referral.click_id), None)
+    if referral is None or source is None:
         return Decision.skipped(SkipReason.UNKNOWN_CLICK_ID)
     if event.mode not in {"payment", "subscription"}:
         return Decision.skipped(SkipReason.NO_PAYMENT)
@@ -57,6 +81,7 @@ def decide_checkout(
         # first period) the first paid invoice will say when it starts.
         anchor=event.created if paid else None,
         trial=not paid,
+        source=source,
     )
     if not paid or event.currency is None:
         return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, attribution)

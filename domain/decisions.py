@@ -25,6 +25,16 @@ class SkipReason(StrEnum):
     UNLINKED_CHARGE = "unlinked_charge"
 
 
+class AttributionSource(StrEnum):
+    """Where an attribution's referral came from (docs/commissions.md, "Attribution")."""
+
+    CLICK_METADATA = "click_metadata"
+    CLIENT_REFERENCE_ID = "client_reference_id"
+    PROMOTION_CODE = "promotion_code"
+    CUSTOMER = "customer"
+    SUBSCRIPTION_METADATA = "subscription_metadata"
+
+
 class CancelReason(StrEnum):
     REFUNDED = "refunded"
     SUBSCRIPTION_CANCELED = "subscription_canceled"
@@ -61,6 +71,8 @@ class CreateAttribution:
     #: Unix seconds; None after a free trial (the first paid invoice will set it)
     anchor: int | None
     trial: bool
+    #: what named the referral; every commission of the attribution records it
+    source: AttributionSource = AttributionSource.CLICK_METADATA
 
 
 @dataclass(frozen=True, slots=True)

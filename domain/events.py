@@ -53,6 +53,8 @@ class CheckoutSessionCompleted:
     payment_intent_id: str | None
     invoice_id: str | None
     click_id: str | None  # metadata.tracClickId as sent; blank is for the rules to judge
+    #: as sent (Payment Links and Pricing Tables pass a click id here); None if not a string
+    client_reference_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +123,14 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
     Reads id, mode, payment_status, amount_total (null in setup mode), currency (null in setup
     mode), total_details.amount_tax (total_details null or absent, or its tax null: 0), the
     references customer, subscription, payment_intent and invoice (id strings or expanded
-    objects, each nullable), and metadata.tracClickId (kept only if a string).
+    objects, each nullable), metadata.tracClickId and client_reference_id (each kept only if a
+    string).
     """
     totals = session.optional_child("total_details")
     amount_tax = totals.optional_integer("amount_tax", minimum=0) if totals else None
     metadata = session.optional_child("metadata")
     click_id = metadata.raw("tracClickId") if metadata else None
+    reference = session.raw("client_reference_id")
     return CheckoutSessionCompleted(
         event_id=envelope.event_id,
         created=envelope.created,
@@ -142,6 +146,7 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
         payment_intent_id=session.reference("payment_intent"),
         invoice_id=session.reference("invoice"),
         click_id=click_id if isinstance(click_id, str) else None,
+        client_reference_id=reference if isinstance(reference, str) else None,
     )
 
 

@@ -17,6 +17,7 @@ from storage.models.accounts import (
 )
 from storage.models.base import NAMING_CONVENTION, Base
 from storage.models.ledger import (
+    ATTRIBUTION_SOURCES,
     COMMISSION_KINDS,
     COMMISSION_STATUSES,
     LOG_OUTCOMES,
@@ -35,6 +36,7 @@ from storage.models.records import (
 )
 
 __all__ = [
+    "ATTRIBUTION_SOURCES",
     "COMMISSION_KINDS",
     "COMMISSION_STATUSES",
     "DEAD_LETTER_STATUSES",

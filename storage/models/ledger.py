@@ -23,6 +23,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base, check_in, timestamp_now
 
 COMMISSION_KINDS = ("SALE", "RECURRING", "CLAWBACK")
+#: domain.decisions.AttributionSource's values (migration 0004)
+ATTRIBUTION_SOURCES = (
+    "click_metadata",
+    "client_reference_id",
+    "promotion_code",
+    "customer",
+    "subscription_metadata",
+)
 COMMISSION_STATUSES = ("PENDING", "APPROVED", "PAID", "CANCELED")
 LOG_OUTCOMES = (
     "processed",
@@ -51,6 +59,9 @@ class Attribution(Base):
         Index(None, "workspace_id", "subscription_id"),
         Index(None, "workspace_id", "payment_intent_id"),
         Index(None, "workspace_id", "customer_id"),
+        CheckConstraint(
+            check_in("attribution_source", ATTRIBUTION_SOURCES), name="attribution_source"
+        ),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -71,6 +82,10 @@ class Attribution(Base):
     anchor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: the checkout was a free trial (no payment): the anchor comes from invoices
     trial: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    #: what named the referral (docs/commissions.md, "Attribution")
+    attribution_source: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="click_metadata"
+    )
     created_at: Mapped[datetime] = timestamp_now()
 
 
@@ -102,6 +117,9 @@ class Commission(Base):
         ),
         CheckConstraint(check_in("kind", COMMISSION_KINDS), name="kind"),
         CheckConstraint(check_in("status", COMMISSION_STATUSES), name="status"),
+        CheckConstraint(
+            check_in("attribution_source", ATTRIBUTION_SOURCES), name="attribution_source"
+        ),
         CheckConstraint(
             "(kind = 'CLAWBACK' AND amount < 0 AND reverses_commission_id IS NOT NULL)"
             " OR (kind <> 'CLAWBACK' AND amount >= 0 AND reverses_commission_id IS NULL)",
@@ -153,6 +171,10 @@ class Commission(Base):
     reverses_commission_id: Mapped[str | None] = mapped_column(Text, ForeignKey("commissions.id"))
     #: the rule that makes it unique: checkout:<session>, invoice:<invoice>, clawback:<id>:<n>
     business_key: Mapped[str] = mapped_column(Text, nullable=False)
+    #: its attribution's source, copied (a clawback copies the entry it reverses)
+    attribution_source: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="click_metadata"
+    )
     checkout_session_id: Mapped[str | None] = mapped_column(Text)
     subscription_id: Mapped[str | None] = mapped_column(Text)
     invoice_id: Mapped[str | None] = mapped_column(Text)

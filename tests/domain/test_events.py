@@ -98,6 +98,8 @@ def test_a_basil_subscription_checkout_parses_with_its_subscription_and_first_in
         payment_intent_id=None,
         invoice_id=stripe.BASIL_FIRST_INVOICE,
         click_id=stripe.BASIL_CLICK_ID,
+        # the merchant's own reference: read, and named no click (domain.attribution)
+        client_reference_id="user_4821",
     )
 
 

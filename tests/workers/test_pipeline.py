@@ -11,11 +11,18 @@ from sqlalchemy.orm import Session
 from domain.months import add_months
 from domain.programs import PercentReward, ProgramTerms
 from storage.models import Commission
+from storage.repositories import clicks
 from tests.workers.conftest import NOW, Shop, entries, make_shop
 from traaaction import stripe_payloads as ev
 
 T0 = 1_768_471_205  # 2026-01-15 10:00:05 UTC: the checkout
 HOUR = 3600
+
+
+def make_click(shop: Shop) -> str:
+    """Another click of the shop's partner."""
+    with Session(shop.engine) as session, session.begin():
+        return clicks.create(session, partner_id=shop.partner_id).id
 
 
 def pay(shop: Shop, ids: list[str]) -> None:
@@ -92,6 +99,91 @@ def test_another_workspaces_click_is_unknown_here(shop: Shop, flat_shop: Shop) -
         ev.checkout_session_completed(session_id="cs_1", click_id=flat_shop.click_id).text
     )
     assert outcome.reason == "unknown_click_id"
+
+
+@pytest.mark.parametrize("reference", ["{click}", "trac_{click}"])
+def test_a_payment_link_sale_earns_for_the_click_in_client_reference_id(
+    shop: Shop, reference: str
+) -> None:
+    shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_link",
+            client_reference_id=reference.format(click=shop.click_id),
+            payment_intent="pi_link",
+        ).text
+    )
+    [sale] = shop.commissions()
+    assert (sale.kind, sale.amount, sale.click_id) == ("SALE", 1_000, shop.click_id)
+    assert sale.attribution_source == "client_reference_id"
+
+
+def test_the_metadata_click_wins_and_an_unknown_one_falls_back_to_client_reference_id(
+    shop: Shop, flat_shop: Shop
+) -> None:
+    other = make_click(shop)
+    shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_both", click_id=shop.click_id, client_reference_id=other
+        ).text
+    )
+    # Another workspace's click in the metadata names nothing here: the reference decides.
+    shop.deliver(
+        ev.checkout_session_completed(
+            session_id="cs_fallback", click_id=flat_shop.click_id, client_reference_id=other
+        ).text
+    )
+    by_session = {c.checkout_session_id: c for c in shop.commissions()}
+    assert (by_session["cs_both"].click_id, by_session["cs_both"].attribution_source) == (
+        shop.click_id,
+        "click_metadata",
+    )
+    assert (
+        by_session["cs_fallback"].click_id,
+        by_session["cs_fallback"].attribution_source,
+    ) == (other, "client_reference_id")
+
+
+def test_a_merchant_reference_in_client_reference_id_is_not_a_click(shop: Shop) -> None:
+    outcome = shop.deliver(
+        ev.checkout_session_completed(session_id="cs_1", client_reference_id="user_4821").text
+    )
+    assert (outcome.outcome, outcome.reason) == ("skipped", "missing_click_id")
+
+
+def test_renewals_and_clawbacks_keep_the_source_of_their_attribution(shop: Shop) -> None:
+    shop.deliver(
+        ev.checkout_session_completed(
+            mode="subscription",
+            session_id="cs_sub",
+            client_reference_id=f"trac_{shop.click_id}",
+            subscription="sub_1",
+            invoice=None,
+            created=T0,
+        ).text
+    )
+    shop.deliver(
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_1",
+            payment_intent="pi_2",
+            service_start=add_months(T0 - 5, 1),
+            api_version=ev.PRE_BASIL,
+        ).text
+    )
+    month_two = next(c for c in shop.commissions() if c.month == 2)
+    pay(shop, [month_two.id])
+    shop.deliver(
+        ev.charge_refunded(
+            charge_id="ch_2", payment_intent="pi_2", amount=10_000, amount_refunded=10_000
+        ).text
+    )
+    rows = shop.commissions()
+    assert sorted((c.kind, c.month) for c in rows) == [
+        ("CLAWBACK", None),
+        ("RECURRING", 1),
+        ("RECURRING", 2),
+    ]
+    assert {c.attribution_source for c in rows} == {"client_reference_id"}
 
 
 def test_zero_decimal_currencies_need_no_special_case(shop: Shop) -> None:

@@ -1,8 +1,9 @@
 """checkout.session.completed: a referred checkout's attribution and first commission.
 
-docs/commissions.md, "Attribution" and "Sales and month 1". The click named by
-metadata.tracClickId rides with the event's first statement (clicks never change under an
-event); the subscription's end, written under the subscription's lock, is read after it.
+docs/commissions.md, "Attribution" and "Sales and month 1". The clicks the session names
+(metadata.tracClickId, then client_reference_id: domain.attribution.click_candidates) are
+looked up in the event's first statement (clicks never change under an event); the
+subscription's end, written under the subscription's lock, is read after it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from domain.attribution import decide_checkout
+from domain.attribution import click_candidates, decide_checkout
 from domain.decisions import Referral
 from domain.events import CheckoutSessionCompleted, parse_checkout_session_completed
 from storage.repositories.ledger import loaders
@@ -27,9 +28,9 @@ class CheckoutState:
     subscription_ended_at: int | None
 
 
-def _click_id(event: CheckoutSessionCompleted) -> str | None:
-    """The click id as the rules judge it: stripped; blank is no click."""
-    return event.click_id.strip() if event.click_id and event.click_id.strip() else None
+def _clicks(event: CheckoutSessionCompleted) -> list[str]:
+    """The click ids the session names, in the attribution order, of this service's shape."""
+    return loaders.click_ids([click for click, _source in click_candidates(event)])
 
 
 class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, CheckoutState]):
@@ -44,13 +45,9 @@ class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, Check
         )
 
     def reads(self, event: CheckoutSessionCompleted, workspace_id: str) -> Reads:
-        click = _click_id(event)
+        clicks = _clicks(event)
         return Reads(
-            riding=(
-                loaders.referral_read(workspace_id, click)
-                if click is not None and loaders.is_click_id(click)
-                else None
-            ),
+            riding=loaders.referral_read(workspace_id, clicks) if clicks else None,
             after_locks=(
                 (loaders.subscription_end_read(workspace_id, event.subscription_id),)
                 if event.subscription_id
@@ -65,7 +62,7 @@ class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, Check
         event: CheckoutSessionCompleted,
         preloaded: Preloaded | None,
     ) -> CheckoutState:
-        click, subscription = _click_id(event), event.subscription_id
+        clicks, subscription = _clicks(event), event.subscription_id
         if preloaded is not None:
             return CheckoutState(
                 referral=loaders.referral_of(preloaded.riding),
@@ -74,7 +71,7 @@ class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, Check
                 ),
             )
         return CheckoutState(
-            referral=(loaders.load_referral(session, ctx.workspace_id, click) if click else None),
+            referral=(loaders.load_referral(session, ctx.workspace_id, clicks) if clicks else None),
             subscription_ended_at=(
                 loaders.subscription_end(session, ctx.workspace_id, subscription)
                 if subscription

@@ -28,6 +28,8 @@ class Credited:
     partner_id: str
     click_id: str
     holding_days: int
+    #: the attribution's source (domain.decisions.AttributionSource), copied to commissions
+    source: str
 
     @classmethod
     def of(cls, attribution_id: str, command: CreateAttribution) -> Credited:
@@ -38,6 +40,7 @@ class Credited:
             referral.partner_id,
             referral.click_id,
             referral.terms.holding_days,
+            command.source.value,
         )
 
 
@@ -60,6 +63,7 @@ def attribution_params(ctx: EventContext, command: CreateAttribution) -> dict[st
         "invoice_id": links.invoice_id,
         "anchor_at": to_datetime(command.anchor),
         "trial": command.trial,
+        "attribution_source": command.source.value,
     }
 
 
@@ -86,8 +90,8 @@ def credited_by(session: Session, attribution_id: str) -> Credited:
     row = driver_connection(session).execute(statements.CREDITED, {"id": attribution_id}).fetchone()
     if row is None:
         raise InvariantViolation(f"attribution {attribution_id} not found")
-    program_id, partner_id, click_id, holding_days = row
-    return Credited(attribution_id, program_id, partner_id, click_id, holding_days)
+    program_id, partner_id, click_id, holding_days, source = row
+    return Credited(attribution_id, program_id, partner_id, click_id, holding_days, source)
 
 
 def commission_params(ctx: EventContext, command: CreateCommission) -> dict[str, Any]:
@@ -132,6 +136,7 @@ def create_commission(
         "partner_id": credited.partner_id,
         "click_id": credited.click_id,
         "attribution_id": credited.attribution_id,
+        "attribution_source": credited.source,
         "hold_until": ctx.now + timedelta(days=credited.holding_days),
     }
     row = driver_connection(session).execute(statements.INSERT_COMMISSION, params).fetchone()
@@ -154,6 +159,7 @@ def create_clawback(session: Session, ctx: EventContext, command: CreateClawback
             partner_id=original.partner_id,
             click_id=original.click_id,
             attribution_id=original.attribution_id,
+            attribution_source=original.attribution_source,
             kind="CLAWBACK",
             month=None,
             # Deducted from the next payout: no holding period for money owed back.

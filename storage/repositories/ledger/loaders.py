@@ -3,6 +3,7 @@ refund or a cancellation acts on. Each runs in the event's transaction, its keys
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -22,13 +23,16 @@ from storage.repositories.programs import make_terms, terms_of
 #: the shape of click ids this service makes (storage.ids): anything else is unknown at once
 _CLICK_ID = clicks.CLICK_ID
 
+#: the first of the candidate click ids (in their order) that is a click of the workspace
 _REFERRAL = """
 SELECT c.id, p.id, g.id, g.reward_kind, g.percent_bps, g.flat_amount, g.currency,
        g.recurring_months, g.holding_days
 FROM clicks c
 JOIN partners p ON p.id = c.partner_id AND p.workspace_id = c.workspace_id
 JOIN programs g ON g.id = p.program_id AND g.workspace_id = p.workspace_id
-WHERE c.workspace_id = %(ws)s AND c.id = %(click)s
+WHERE c.workspace_id = %(ws)s AND c.id = ANY(%(clicks)s::text[])
+ORDER BY array_position(%(clicks)s::text[], c.id)
+LIMIT 1
 """
 _SUBSCRIPTION_END = """
 SELECT ended_at FROM subscription_ends WHERE workspace_id = %(ws)s AND subscription_id = %(sub)s
@@ -40,10 +44,16 @@ def is_click_id(value: str) -> bool:
     return _CLICK_ID.match(value) is not None
 
 
-def referral_read(workspace_id: str, click_id: str) -> Read:
-    """The referral of a click (decode with `referral_of`): clicks, partners and programs are
-    never changed by events, so this read may ride with the event's first statement."""
-    return Read(_REFERRAL, {"ws": workspace_id, "click": click_id})
+def click_ids(candidates: Sequence[str]) -> list[str]:
+    """The candidates that have the shape of a click id (others are unknown at once), in order."""
+    return [c for c in candidates if is_click_id(c)]
+
+
+def referral_read(workspace_id: str, candidates: Sequence[str]) -> Read:
+    """The referral of the first candidate that is a click of the workspace (decode with
+    `referral_of`): clicks, partners and programs are never changed by events, so this read
+    may ride with the event's first statement."""
+    return Read(_REFERRAL, {"ws": workspace_id, "clicks": click_ids(candidates)})
 
 
 def referral_of(row: tuple[Any, ...] | None) -> Referral | None:
@@ -53,10 +63,12 @@ def referral_of(row: tuple[Any, ...] | None) -> Referral | None:
     return Referral(click, partner, program, make_terms(kind, bps, flat, currency, months, holding))
 
 
-def load_referral(session: Session, workspace_id: str, click_id: str) -> Referral | None:
-    if not is_click_id(click_id):
+def load_referral(
+    session: Session, workspace_id: str, candidates: Sequence[str]
+) -> Referral | None:
+    if not click_ids(candidates):
         return None
-    read = referral_read(workspace_id, click_id)
+    read = referral_read(workspace_id, candidates)
     return referral_of(driver_connection(session).execute(read.sql, read.params).fetchone())
 
 
