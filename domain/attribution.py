@@ -1,6 +1,9 @@
-"""checkout.session.completed: who referred the sale, and the first commission."""
+"""checkout.session.completed (and its delayed payment): who referred the sale, and the first
+commission."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from domain.decisions import (
     AttributionSource,
@@ -9,6 +12,7 @@ from domain.decisions import (
     CreateCommission,
     Decision,
     Links,
+    Park,
     Referral,
     SkipReason,
 )
@@ -38,6 +42,71 @@ def click_candidates(event: CheckoutSessionCompleted) -> tuple[tuple[str, Attrib
     return tuple(found)
 
 
+def _links(event: CheckoutSessionCompleted) -> Links:
+    return Links(
+        checkout_session_id=event.session_id,
+        subscription_id=event.subscription_id,
+        invoice_id=event.invoice_id,
+        payment_intent_id=event.payment_intent_id,
+        customer_id=event.customer_id,
+    )
+
+
+def _sale(event: CheckoutSessionCompleted) -> int:
+    if event.amount_total is None:
+        return 0
+    return checkout_commissionable(event.amount_total, event.amount_tax)
+
+
+def _first_commission(
+    event: CheckoutSessionCompleted,
+    referral: Referral,
+    *,
+    service_start: int,
+    subscription_ended_at: int | None,
+) -> CreateCommission | None:
+    """The session's SALE, or its subscription's RECURRING month 1, for a paid session; None
+    when it pays nothing to earn on. One per session whichever event makes it: its business
+    key is the session's."""
+    sale = _sale(event)
+    if event.payment_status != "paid" or sale <= 0 or event.currency is None:
+        return None
+    amount, currency = reward(referral.terms, sale, event.currency)
+    subscription = event.mode == "subscription"
+    return CreateCommission(
+        kind="RECURRING" if subscription else "SALE",
+        month=1 if subscription else None,
+        amount=amount,
+        currency=currency,
+        sale_amount=sale,
+        sale_currency=event.currency,
+        business_key=f"checkout:{event.session_id}",
+        links=_links(event),
+        service_period_start=service_start if subscription else None,
+        # Deleted already: in order, month 1 would have been canceled by the deletion.
+        canceled_reason=(
+            CancelReason.SUBSCRIPTION_CANCELED
+            if subscription and subscription_ended_at is not None
+            else None
+        ),
+    )
+
+
+def _referral_check(
+    event: CheckoutSessionCompleted, referral: Referral | None
+) -> tuple[Referral, AttributionSource] | SkipReason:
+    """The referral and the place of the session that named it, or why there is none."""
+    candidates = click_candidates(event)
+    if not candidates:
+        return SkipReason.MISSING_CLICK_ID
+    source = next((s for c, s in candidates if referral and c == referral.click_id), None)
+    if referral is None or source is None:
+        return SkipReason.UNKNOWN_CLICK_ID
+    if event.mode not in {"payment", "subscription"}:
+        return SkipReason.NO_PAYMENT
+    return referral, source
+
+
 def decide_checkout(
     event: CheckoutSessionCompleted,
     referral: Referral | None,
@@ -50,58 +119,79 @@ def decide_checkout(
     workspace, or None when none is. `subscription_ended_at` is when the session's
     subscription ended, if its deletion was already applied (events come in any order).
     """
-    candidates = click_candidates(event)
-    if not candidates:
-        return Decision.skipped(SkipReason.MISSING_CLICK_ID)
-    source = next((s for c, s in candidates if referral and c == referral.click_id), None)
-    if referral is None or source is None:
-        return Decision.skipped(SkipReason.UNKNOWN_CLICK_ID)
-    if event.mode not in {"payment", "subscription"}:
-        return Decision.skipped(SkipReason.NO_PAYMENT)
-    if event.payment_status == "unpaid":
-        return Decision.skipped(SkipReason.UNPAID)
-    links = Links(
-        checkout_session_id=event.session_id,
-        subscription_id=event.subscription_id,
-        invoice_id=event.invoice_id,
-        payment_intent_id=event.payment_intent_id,
-        customer_id=event.customer_id,
-    )
-    sale = (
-        checkout_commissionable(event.amount_total, event.amount_tax)
-        if event.amount_total is not None
-        else 0
-    )
-    paid = event.payment_status == "paid" and sale > 0
+    checked = _referral_check(event, referral)
+    if isinstance(checked, SkipReason):
+        return Decision.skipped(checked)
+    credited, source = checked
+    paid = event.payment_status == "paid" and _sale(event) > 0
+    awaiting = event.payment_status == "unpaid"
     attribution = CreateAttribution(
-        referral=referral,
+        referral=credited,
         livemode=event.livemode,
-        links=links,
-        # The first paid service period starts now; after a free trial (or a fully discounted
+        links=_links(event),
+        # The first paid service period starts now, also for a delayed payment method (its
+        # subscription started at completion); after a free trial (or a fully discounted
         # first period) the first paid invoice will say when it starts.
-        anchor=event.created if paid else None,
-        trial=not paid,
+        anchor=event.created if paid or awaiting else None,
+        trial=not (paid or awaiting),
         source=source,
     )
-    if not paid or event.currency is None:
-        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, attribution)
-    amount, currency = reward(referral.terms, sale, event.currency)
-    subscription = event.mode == "subscription"
-    commission = CreateCommission(
-        kind="RECURRING" if subscription else "SALE",
-        month=1 if subscription else None,
-        amount=amount,
-        currency=currency,
-        sale_amount=sale,
-        sale_currency=event.currency,
-        business_key=f"checkout:{event.session_id}",
-        links=links,
-        service_period_start=event.created if subscription else None,
-        # Deleted already: in order, month 1 would have been canceled by the deletion.
-        canceled_reason=(
-            CancelReason.SUBSCRIPTION_CANCELED
-            if subscription and subscription_ended_at is not None
-            else None
-        ),
+    if awaiting:
+        # SEPA, ACH, ...: checkout.session.async_payment_succeeded makes the commission.
+        return Decision.skipped(SkipReason.AWAITING_PAYMENT, attribution)
+    commission = _first_commission(
+        event,
+        credited,
+        service_start=event.created,
+        subscription_ended_at=subscription_ended_at,
     )
+    if commission is None:
+        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, attribution)
     return Decision((attribution, commission))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAttribution:
+    """The attribution a completed session recorded, as a delayed payment finds it."""
+
+    attribution_id: str
+    referral: Referral
+    #: when the session completed (its subscription's first service period starts then)
+    anchor: int | None
+
+
+def decide_async_payment_succeeded(
+    event: CheckoutSessionCompleted,
+    referral: Referral | None,
+    attribution: SessionAttribution | None,
+    *,
+    subscription_ended_at: int | None = None,
+) -> Decision:
+    """checkout.session.async_payment_succeeded: the commission of a session that completed
+    unpaid, once, whatever the order of the two events.
+
+    `attribution` is what checkout.session.completed recorded for the session. Before it has
+    (Stripe does not promise the order), an event that names a click of the workspace waits
+    for it (parked on the session), so that the attribution, its anchor and its source are
+    the completed event's in every order; one that names none is skipped as the completed
+    event will be.
+    """
+    if attribution is None:
+        checked = _referral_check(event, referral)
+        if isinstance(checked, SkipReason):
+            return Decision.skipped(checked)
+        return Decision.skipped(SkipReason.UNATTRIBUTED, Park("checkout_session", event.session_id))
+    commission = _first_commission(
+        event,
+        attribution.referral,
+        service_start=attribution.anchor if attribution.anchor is not None else event.created,
+        subscription_ended_at=subscription_ended_at,
+    )
+    if commission is None:
+        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT)
+    return Decision((commission,))
+
+
+def decide_async_payment_failed(event: CheckoutSessionCompleted) -> Decision:
+    """checkout.session.async_payment_failed: the money never came; nothing is earned."""
+    return Decision.skipped(SkipReason.PAYMENT_FAILED)

@@ -16,7 +16,12 @@ class SkipReason(StrEnum):
     MISSING_CLICK_ID = "missing_click_id"
     UNKNOWN_CLICK_ID = "unknown_click_id"
     NO_PAYMENT = "no_payment"
-    UNPAID = "unpaid"
+    #: checkout.session.completed of a delayed payment method: the attribution is recorded,
+    #: checkout.session.async_payment_succeeded makes the commission (rows before that rule
+    #: said `unpaid`, and recorded nothing)
+    AWAITING_PAYMENT = "awaiting_payment"
+    #: checkout.session.async_payment_failed: the money never came
+    PAYMENT_FAILED = "payment_failed"
     NON_POSITIVE_AMOUNT = "non_positive_amount"
     FIRST_INVOICE_VIA_CHECKOUT = "first_invoice_via_checkout"
     UNATTRIBUTED = "unattributed"

@@ -1,4 +1,4 @@
-"""The four Stripe webhook events the rules act on, parsed into typed, frozen values.
+"""The Stripe webhook events the rules act on, parsed into typed, frozen values.
 
 One deployment receives two payload shapes: API version 2025-03-31.basil moved an invoice's
 subscription, payments and line details, and accounts upgrade at their own pace. The parsers
@@ -27,6 +27,8 @@ __all__ = [
     "StripeEvent",
     "SubscriptionDeleted",
     "parse_charge_refunded",
+    "parse_checkout_session_async_payment_failed",
+    "parse_checkout_session_async_payment_succeeded",
     "parse_checkout_session_completed",
     "parse_customer_subscription_deleted",
     "parse_event",
@@ -54,6 +56,7 @@ class CheckoutSessionCompleted:
     invoice_id: str | None
     click_id: str | None  # metadata.tracClickId as sent; blank is for the rules to judge
     #: as sent (Payment Links and Pricing Tables pass a click id here); None if not a string
+    #: or empty (Stripe's own "not set")
     client_reference_id: str | None = None
 
 
@@ -118,7 +121,8 @@ class _Envelope:
 
 
 def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionCompleted:
-    """`checkout.session.completed`: data.object is a Checkout Session, the same in both shapes.
+    """`checkout.session.completed` (and `.async_payment_succeeded` / `.async_payment_failed`,
+    which carry the same object): data.object is a Checkout Session, the same in both shapes.
 
     Reads id, mode, payment_status, amount_total (null in setup mode), currency (null in setup
     mode), total_details.amount_tax (total_details null or absent, or its tax null: 0), the
@@ -146,7 +150,7 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
         payment_intent_id=session.reference("payment_intent"),
         invoice_id=session.reference("invoice"),
         click_id=click_id if isinstance(click_id, str) else None,
-        client_reference_id=reference if isinstance(reference, str) else None,
+        client_reference_id=reference if isinstance(reference, str) and reference else None,
     )
 
 
@@ -275,6 +279,8 @@ _Parser = Callable[[_Envelope, Fields], StripeEvent]
 #: event type -> (data.object.object, parser)
 _PARSERS: dict[str, tuple[str, _Parser]] = {
     "checkout.session.completed": ("checkout.session", _parse_checkout),
+    "checkout.session.async_payment_succeeded": ("checkout.session", _parse_checkout),
+    "checkout.session.async_payment_failed": ("checkout.session", _parse_checkout),
     "invoice.paid": ("invoice", _parse_invoice),
     "charge.refunded": ("charge", _parse_charge),
     "customer.subscription.deleted": ("subscription", _parse_subscription),
@@ -326,6 +332,13 @@ def _typed(
 
 parse_checkout_session_completed = _typed(
     "checkout.session.completed", "checkout.session", _parse_checkout
+)
+#: the delayed payment of a session that completed unpaid: the same Checkout Session object
+parse_checkout_session_async_payment_succeeded = _typed(
+    "checkout.session.async_payment_succeeded", "checkout.session", _parse_checkout
+)
+parse_checkout_session_async_payment_failed = _typed(
+    "checkout.session.async_payment_failed", "checkout.session", _parse_checkout
 )
 parse_invoice_paid = _typed("invoice.paid", "invoice", _parse_invoice)
 parse_charge_refunded = _typed("charge.refunded", "charge", _parse_charge)

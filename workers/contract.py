@@ -38,6 +38,8 @@ HANDLED_TYPES: tuple[str, ...] = (
     "invoice.paid",
     "charge.refunded",
     "customer.subscription.deleted",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
 )
 
 

@@ -306,18 +306,22 @@ def test_every_page_is_listed_and_a_second_run_queues_nothing(
 ) -> None:
 
     def event(n: int) -> dict[str, Any]:
-        """One of the four types, in turn, a second apart."""
+        """One of the handled types, in turn, a second apart."""
         at = ago(hours=1, seconds=n)
-        if n % 4 == 0:
+        if n % 6 == 0:
             return sale(merchant, f"cs_{n}", created=at)
-        if n % 4 == 1:  # created an hour after the period starts
+        if n % 6 in (4, 5):  # a delayed payment's success or failure
+            body = ev.checkout_session_async_payment(
+                succeeded=n % 6 == 4, session_id=f"cs_{n}", created=at
+            ).text
+        elif n % 6 == 1:  # created an hour after the period starts
             body = ev.invoice_paid(
                 invoice_id=f"in_{n}",
                 subscription=f"sub_{n}",
                 service_start=at - 3600,
                 api_version=ev.PRE_BASIL,
             ).text
-        elif n % 4 == 2:
+        elif n % 6 == 2:
             body = ev.charge_refunded(
                 charge_id=f"ch_{n}", payment_intent=None, amount=9, amount_refunded=9, created=at
             ).text

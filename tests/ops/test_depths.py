@@ -243,7 +243,7 @@ def test_what_waits_is_the_groups_lag_plus_its_unacknowledged_entries(
     )
     redis_client.xdel(EVENT_LOG_STREAM, newest)
     [group] = redis_client.xinfo_groups(EVENT_LOG_STREAM)
-    assert group["lag"] is None
+    assert group.get("lag") is None  # deleted entries (Redis 7); Redis 6.2 never tells lag
     monkeypatch.setattr(depths, "RANGE_PAGE", 2)  # more than one page
     assert waiting() == (3, 0)
     writer.drain()

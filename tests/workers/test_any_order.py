@@ -1,7 +1,8 @@
 """Exactly once, in any order: shuffled, duplicated delivery ends in the in-order ledger.
 
-Scenarios mix one-off purchases and subscriptions (paid or after a free trial), cycle
-invoices, partial and full refunds (told cumulatively, several times), and cancellations.
+Scenarios mix one-off purchases and subscriptions (paid, paid later by a delayed payment
+method that succeeds or fails, or after a free trial), cycle invoices, partial and full
+refunds (told cumulatively, several times), and cancellations.
 Each is delivered once in order to one workspace, and shuffled with random duplicates to
 another; the two ledgers must be equal.
 
@@ -56,6 +57,21 @@ def _refunds(
     ]
 
 
+def _checkout(
+    draw: st.DrawFn, session: dict[str, Any]
+) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+    """The session's events, and whether it was paid: at checkout, or later by a delayed
+    payment method (completed unpaid, then its success or failure, a few days on)."""
+    how = draw(st.sampled_from(["paid", "paid", "delayed", "failed"]))
+    if how == "paid":
+        return [("checkout", session)], True
+    later = {**session, "created": session.get("created", T0) + 3 * DAY}
+    outcome = "paid_later" if how == "delayed" else "failed_later"
+    return [("checkout", {**session, "payment_status": "unpaid"}), (outcome, later)], (
+        how == "delayed"
+    )
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     events: list[tuple[str, dict[str, Any]]] = []
@@ -63,26 +79,28 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         amount = draw(st.integers(1, 50_000))
         if draw(st.booleans()):
             pi = f"pi_sale_{n}"
-            events.append(
-                ("checkout", {"session_id": f"cs_{n}", "payment_intent": pi, "amount": amount})
-            )
-            events += _refunds(draw, pi, f"ch_sale_{n}", amount)
+            session = {"session_id": f"cs_{n}", "payment_intent": pi, "amount": amount}
+            checkout, paid = _checkout(draw, session)
+            events += checkout
+            if paid:
+                events += _refunds(draw, pi, f"ch_sale_{n}", amount)
             continue
         sub, trial = f"sub_{n}", draw(st.booleans())
-        events.append(
-            (
-                "checkout",
-                {
-                    "session_id": f"cs_{n}",
-                    "mode": "subscription",
-                    "subscription": sub,
-                    "payment_status": "no_payment_required" if trial else "paid",
-                    "amount": 0 if trial else amount,
-                    "created": T0,
-                    "invoice": None,
-                },
-            )
-        )
+        session = {
+            "session_id": f"cs_{n}",
+            "mode": "subscription",
+            "subscription": sub,
+            "amount": 0 if trial else amount,
+            "created": T0,
+            "invoice": None,
+        }
+        if trial:
+            events.append(("checkout", {**session, "payment_status": "no_payment_required"}))
+        else:
+            checkout, paid = _checkout(draw, session)
+            events += checkout
+            if not paid:
+                continue  # the delayed payment failed: Stripe makes no invoices after it
         first = T0 + (14 * DAY if trial else 0)
         cycles = draw(st.integers(0, 5))
         end_after = draw(st.none() | st.integers(0, cycles))
@@ -109,8 +127,19 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(tuple(events))
 
 
+def _later(succeeded: bool) -> Callable[..., ev.BuiltEvent]:
+    def build(**session: Any) -> ev.BuiltEvent:
+        return ev.checkout_session_async_payment(succeeded=succeeded, **session)
+
+    return build
+
+
+#: the labels whose events carry the session, and so the shop's click
+_SESSIONS = {"checkout", "paid_later", "failed_later"}
 _BUILD: dict[str, Callable[..., ev.BuiltEvent]] = {
     "checkout": ev.checkout_session_completed,
+    "paid_later": _later(succeeded=True),
+    "failed_later": _later(succeeded=False),
     "invoice": ev.invoice_paid,
     "refund": ev.charge_refunded,
     "deletion": ev.customer_subscription_deleted,
@@ -120,7 +149,7 @@ _BUILD: dict[str, Callable[..., ev.BuiltEvent]] = {
 def bodies(scenario: Scenario, click: str) -> list[str]:
     out = []
     for label, kwargs in scenario.events:
-        args = {**kwargs, "click_id": click} if label == "checkout" else kwargs
+        args = {**kwargs, "click_id": click} if label in _SESSIONS else kwargs
         out.append(_BUILD[label](**args).text)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from domain.months import add_months
@@ -79,7 +79,7 @@ def test_a_subscription_checkout_makes_recurring_month_one(shop: Shop) -> None:
         ({"click_id": "clk_doesnotexistdoesnotexist"}, "unknown_click_id"),
         ({"click_id": "not even shaped like a click \ud800"}, "unknown_click_id"),
         ({"mode": "setup", "amount": None, "payment_status": "paid"}, "no_payment"),
-        ({"payment_status": "unpaid"}, "unpaid"),
+        ({"payment_status": "unpaid"}, "awaiting_payment"),
         ({"payment_status": "no_payment_required", "amount": 0}, "non_positive_amount"),
         ({"amount": 500, "tax": 500}, "non_positive_amount"),
     ],
@@ -243,6 +243,114 @@ def test_test_mode_events_make_test_commissions(shop: Shop) -> None:
     )
     assert sorted(c.livemode for c in shop.commissions()) == [False, True]
     assert sorted(bool(r.livemode) for r in shop.log()) == [False, True]
+
+
+# --- delayed payments ------------------------------------------------------------------
+
+
+def delayed(shop: Shop, *, mode: str = "payment", **extra: object) -> dict[str, object]:
+    """The arguments of one delayed-payment session's three events."""
+    session: dict[str, object] = {
+        "session_id": "cs_sepa",
+        "click_id": shop.click_id,
+        "customer": "cus_sepa",
+        "mode": mode,
+        "created": T0,
+        **extra,
+    }
+    if mode == "payment":
+        session["payment_intent"] = "pi_sepa"
+    else:
+        session |= {"subscription": "sub_sepa", "invoice": None}
+    return session
+
+
+def completed_unpaid(session: dict[str, object]) -> str:
+    unpaid = ev.checkout_session_completed(payment_status="unpaid", **session)  # type: ignore[arg-type]
+    return unpaid.text
+
+
+def succeeded(session: dict[str, object], *, created: int = T0 + 3 * 24 * HOUR) -> str:
+    return ev.checkout_session_async_payment(succeeded=True, **{**session, "created": created}).text
+
+
+def test_a_delayed_payment_records_the_attribution_then_earns_when_it_succeeds(
+    shop: Shop,
+) -> None:
+    session = delayed(shop)
+    first = shop.deliver(completed_unpaid(session))
+    assert (first.outcome, first.reason, shop.commissions()) == ("skipped", "awaiting_payment", [])
+    paid = shop.deliver(succeeded(session))
+    assert paid.outcome == "processed"
+    [sale] = shop.commissions()
+    assert (sale.kind, sale.status, sale.amount, sale.payment_intent_id) == (
+        "SALE",
+        "PENDING",
+        1_000,
+        "pi_sepa",
+    )
+    # The same success told again (another event id) makes nothing more.
+    assert shop.deliver(succeeded(session)).commission_ids == ()
+    assert len(shop.commissions()) == 1
+
+
+def test_a_success_before_its_completion_waits_for_it_and_earns_once(shop: Shop) -> None:
+    session = delayed(shop)
+    early = shop.deliver(succeeded(session))
+    assert (early.outcome, early.reason, shop.commissions()) == ("skipped", "unattributed", [])
+    shop.deliver(completed_unpaid(session))
+    [sale] = shop.commissions()
+    assert (sale.kind, sale.amount) == ("SALE", 1_000)
+    assert [(r.event_type, r.outcome, r.reason) for r in shop.log()][-2:] == [
+        ("checkout.session.completed", "skipped", "awaiting_payment"),
+        (
+            "checkout.session.async_payment_succeeded",
+            "processed",
+            "released_by_checkout_session",
+        ),
+    ]
+
+
+def test_a_delayed_subscription_payment_is_month_one_counted_from_the_completion(
+    shop: Shop,
+) -> None:
+    session = delayed(shop, mode="subscription")
+    # In either order month 1 starts at the completion, not at the payment three days later.
+    shop.deliver(succeeded(session))
+    shop.deliver(completed_unpaid(session))
+    shop.deliver(
+        ev.invoice_paid(
+            invoice_id="in_2",
+            subscription="sub_sepa",
+            service_start=add_months(T0 - 5, 1),
+            api_version=ev.PRE_BASIL,
+        ).text
+    )
+    assert [(c.kind, c.month, c.amount) for c in shop.commissions()] == [
+        ("RECURRING", 1, 1_000),
+        ("RECURRING", 2, 1_000),
+    ]
+    month_one = shop.commissions()[0]
+    assert month_one.service_period_start is not None
+    assert int(month_one.service_period_start.timestamp()) == T0
+
+
+def test_a_failed_delayed_payment_earns_nothing(shop: Shop) -> None:
+    session = delayed(shop)
+    shop.deliver(completed_unpaid(session))
+    failed = shop.deliver(ev.checkout_session_async_payment(succeeded=False, **session).text)
+    assert (failed.outcome, failed.reason) == ("skipped", "payment_failed")
+    assert shop.commissions() == []
+
+
+def test_a_delayed_payment_that_names_no_click_here_waits_for_nothing(
+    shop: Shop, flat_shop: Shop
+) -> None:
+    for click in (None, flat_shop.click_id):
+        outcome = shop.deliver(succeeded(delayed(shop, click_id=click, session_id=f"cs_{click}")))
+        assert outcome.reason in {"missing_click_id", "unknown_click_id"}
+    with Session(shop.engine) as session:
+        assert session.scalar(text("SELECT count(*) FROM parked_events")) == 0
 
 
 # --- recurring -------------------------------------------------------------------------

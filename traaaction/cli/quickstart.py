@@ -17,6 +17,7 @@ from storage.db import unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from traaaction.cli._common import emit, json_option, runtime
 from traaaction.cli.endpoints import endpoint_url
+from workers.contract import HANDLED_TYPES
 
 
 @click.command("quickstart", short_help="Create a workspace ready to earn a commission.")
@@ -66,8 +67,10 @@ def quickstart(name: str, percent: str, as_json: bool) -> None:
             "next:",
             f"  traaaction send-test-event {data['endpoint_id']} "
             f"--type checkout.session.completed --click-id {data['click_id']}",
-            "to receive Stripe's events: register the URL in Stripe, then "
-            f"`traaaction endpoint add-secret {data['endpoint_id']}` with its signing secret",
+            "to receive Stripe's events: register the URL in Stripe, selecting these events: "
+            + ", ".join(HANDLED_TYPES)
+            + f"; then `traaaction endpoint add-secret {data['endpoint_id']}` "
+            "with its signing secret",
         ]
     )
     emit(as_json, data, human)

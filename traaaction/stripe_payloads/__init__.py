@@ -21,6 +21,7 @@ from traaaction.stripe_payloads.charge import REFUND_CREATED, charge_refunded
 from traaaction.stripe_payloads.checkout import (
     CHECKOUT_CREATED,
     MODES,
+    checkout_session_async_payment,
     checkout_session_completed,
 )
 from traaaction.stripe_payloads.delivery import STRIPE_USER_AGENT, delivery, stripe_headers
@@ -86,6 +87,7 @@ __all__ = [
     "charge_refunded",
     "check_api_version",
     "check_currency",
+    "checkout_session_async_payment",
     "checkout_session_completed",
     "customer_subscription_deleted",
     "delivery",

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from traaaction.stripe_payloads.catalog import automatic_tax
-from traaaction.stripe_payloads.envelope import CHECKOUT_COMPLETED, BuiltEvent, event
+from traaaction.stripe_payloads.envelope import (
+    ASYNC_PAYMENT_FAILED,
+    ASYNC_PAYMENT_SUCCEEDED,
+    CHECKOUT_COMPLETED,
+    BuiltEvent,
+    event,
+)
 from traaaction.stripe_payloads.ids import (
     AUTO,
     DEFAULT_API_VERSION,
@@ -96,8 +102,10 @@ def checkout_session_completed(
     buyer: Buyer = JENNY_ROSEN,
     api_version: str = DEFAULT_API_VERSION,
     livemode: bool = False,
+    event_type: str = CHECKOUT_COMPLETED,
 ) -> BuiltEvent:
-    """A completed Checkout Session.
+    """A completed Checkout Session (`event_type`: or its delayed payment's outcome, which
+    carries the same object: `checkout_session_async_payment`).
 
     `mode` payment is a one-off sale, with its payment intent; subscription the first
     payment of a subscription, with the subscription and its first invoice; setup saves a
@@ -201,13 +209,24 @@ def checkout_session_completed(
         "invoice": invoice_id,
     }
     return event(
-        CHECKOUT_COMPLETED,
+        event_type,
         session_obj,
         created=created,
         event_id=event_id,
         api_version=api_version,
         livemode=livemode,
         ids=ids,
+    )
+
+
+def checkout_session_async_payment(*, succeeded: bool, **session: Any) -> BuiltEvent:
+    """checkout.session.async_payment_succeeded (the session now `paid`) or _failed (still
+    `unpaid`): the session of a delayed payment method, as checkout_session_completed builds
+    it from the same arguments (give the same session_id, customer, ... as its completion)."""
+    return checkout_session_completed(
+        event_type=ASYNC_PAYMENT_SUCCEEDED if succeeded else ASYNC_PAYMENT_FAILED,
+        payment_status="paid" if succeeded else "unpaid",
+        **session,
     )
 
 

@@ -26,7 +26,10 @@ CHECKOUT_COMPLETED: Final = "checkout.session.completed"
 INVOICE_PAID: Final = "invoice.paid"
 CHARGE_REFUNDED: Final = "charge.refunded"
 SUBSCRIPTION_DELETED: Final = "customer.subscription.deleted"
-#: the types the rules handle, one builder each
+#: a delayed payment's outcome: the same Checkout Session object as its completion
+ASYNC_PAYMENT_SUCCEEDED: Final = "checkout.session.async_payment_succeeded"
+ASYNC_PAYMENT_FAILED: Final = "checkout.session.async_payment_failed"
+#: the types send-test-event builds, one builder each (the delayed payments: not yet)
 EVENT_TYPES: Final = (CHECKOUT_COMPLETED, INVOICE_PAID, CHARGE_REFUNDED, SUBSCRIPTION_DELETED)
 
 Payload = dict[str, Any]

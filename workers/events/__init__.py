@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from workers.contract import HANDLED_TYPES
 from workers.events import (
     charge_refunded,
+    checkout_session_async_payment_failed,
+    checkout_session_async_payment_succeeded,
     checkout_session_completed,
     customer_subscription_deleted,
     invoice_paid,
@@ -26,6 +28,8 @@ MODULES: Mapping[str, Handler] = {
         invoice_paid.MODULE,
         charge_refunded.MODULE,
         customer_subscription_deleted.MODULE,
+        checkout_session_async_payment_succeeded.MODULE,
+        checkout_session_async_payment_failed.MODULE,
     )
 }
 

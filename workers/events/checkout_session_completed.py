@@ -33,6 +33,16 @@ def _clicks(event: CheckoutSessionCompleted) -> list[str]:
     return loaders.click_ids([click for click, _source in click_candidates(event)])
 
 
+def session_keys(event: CheckoutSessionCompleted) -> tuple[str, ...]:
+    """What a session's events lock: the session (its completion and its delayed payment are
+    applied one after the other), its subscription and its payment intent."""
+    return keys(
+        ("checkout_session", event.session_id),
+        ("subscription", event.subscription_id),
+        ("payment_intent", event.payment_intent_id),
+    )
+
+
 class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, CheckoutState]):
     event_type = "checkout.session.completed"
 
@@ -40,9 +50,7 @@ class CheckoutSessionCompletedModule(EventModule[CheckoutSessionCompleted, Check
         return parse_checkout_session_completed(body)
 
     def keys(self, event: CheckoutSessionCompleted) -> Iterable[str]:
-        return keys(
-            ("subscription", event.subscription_id), ("payment_intent", event.payment_intent_id)
-        )
+        return session_keys(event)
 
     def reads(self, event: CheckoutSessionCompleted, workspace_id: str) -> Reads:
         clicks = _clicks(event)

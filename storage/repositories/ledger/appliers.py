@@ -106,6 +106,14 @@ def _attribution(
     session: Session, ctx: EventContext, command: CreateAttribution, result: Applied
 ) -> None:
     result.attribution_id, result.credited = creating.create_attribution(session, ctx, command)
+    _attribution_unblocks(command, result)
+
+
+def _attribution_unblocks(command: CreateAttribution, result: Applied) -> None:
+    """What waits for an attribution: its subscription's invoices, its session's delayed
+    payment (the checkout's lock keys hold both, so nothing is released when none waits)."""
+    if command.links.checkout_session_id:
+        result.unblocked.append(("checkout_session", command.links.checkout_session_id))
     if command.links.subscription_id:
         result.unblocked.append(("subscription", command.links.subscription_id))
 
@@ -161,8 +169,7 @@ def _attribution_and_commission(
     attribution_id, created_now, commission_id = row
     result.attribution_id = attribution_id
     result.credited = Credited.of(attribution_id, attribution) if created_now else None
-    if attribution.links.subscription_id:
-        result.unblocked.append(("subscription", attribution.links.subscription_id))
+    _attribution_unblocks(attribution, result)
     _commission_applied(commission, commission_id, result)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.attribution import SessionAttribution
 from domain.clawback import LinkedCommission
 from domain.decisions import Referral
 from domain.recurring import ExistingRecurring, SubscriptionState
@@ -92,6 +93,25 @@ def _referral_of(session: Session, attribution: Attribution) -> Referral:
     if program is None:  # a foreign key guarantees it
         raise InvariantViolation(f"attribution {attribution.id}: its program is missing")
     return Referral(attribution.click_id, attribution.partner_id, program.id, terms_of(program))
+
+
+def attribution_of_session(
+    session: Session, workspace_id: str, checkout_session_id: str
+) -> SessionAttribution | None:
+    """What checkout.session.completed recorded for the session, if it did."""
+    attribution = session.scalars(
+        select(Attribution).where(
+            Attribution.workspace_id == workspace_id,
+            Attribution.checkout_session_id == checkout_session_id,
+        )
+    ).one_or_none()
+    if attribution is None:
+        return None
+    return SessionAttribution(
+        attribution_id=attribution.id,
+        referral=_referral_of(session, attribution),
+        anchor=to_seconds(attribution.anchor_at),
+    )
 
 
 def load_subscription_state(
