@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
-from domain.json_fields import EventParseError, Fields, quote
+from domain.json_fields import MAX_TIMESTAMP, EventParseError, Fields, quote
 
 #: characters; Stripe event ids are ~30 (evt_ + 24..); generous, but bounded
 MAX_EVENT_ID_LENGTH = 255
@@ -79,8 +79,31 @@ def _bounded(failure: EnvelopeFailure, name: str, value: str, limit: int) -> str
     return value
 
 
-def read_envelope(root: Fields) -> Envelope:
-    """The envelope of a decoded event body (a JSON object); EnvelopeError for anything else."""
+def _plain(value: object, limit: int) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+def _fast(values: dict[str, object]) -> Envelope | None:
+    """The envelope of a well-formed event, checked inline (the ingress' hot path: a third
+    of the readers' cost); None when anything is off, for `read_envelope` to say what."""
+    event_id, event_type = values.get("id"), values.get("type")
+    livemode, created = values.get("livemode"), values.get("created")
+    api_version = values.get("api_version")
+    if (
+        values.get("object") == "event"
+        and _plain(event_id, MAX_EVENT_ID_LENGTH)
+        and _plain(event_type, MAX_EVENT_TYPE_LENGTH)
+        and isinstance(livemode, bool)
+        and type(created) is int  # bool is an int: `true` is no time
+        and 0 <= created <= MAX_TIMESTAMP
+        and (api_version is None or _plain(api_version, MAX_API_VERSION_LENGTH))
+    ):
+        return Envelope(event_id, event_type, livemode, api_version, created)
+    return None
+
+
+def _checked(root: Fields) -> Envelope:
+    """Field by field, naming the first problem."""
     kind = root.raw("object")
     if kind == "v2.core.event":
         raise EnvelopeError(
@@ -99,3 +122,13 @@ def read_envelope(root: Fields) -> Envelope:
             EnvelopeFailure.BAD_API_VERSION, "api_version", api_version, MAX_API_VERSION_LENGTH
         )
     return Envelope(event_id, event_type, livemode, api_version, created)
+
+
+def read_envelope(root: Fields) -> Envelope:
+    """The envelope of a decoded event body (a JSON object); EnvelopeError for anything else.
+
+    The same rules, checked inline for a well-formed event (`_fast`, the common case) and
+    field by field, to name the first problem, for any other;
+    tests/domain/test_envelope_reader.py holds the two to the same answers."""
+    fast = _fast(root.values)
+    return fast if fast is not None else _checked(root)

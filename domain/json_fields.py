@@ -17,7 +17,7 @@ _INT64_MAX = 2**63 - 1
 #: Unix seconds of 3000-01-01T00:00:00Z. Stripe's times are about now; a later one is not
 #: something Stripe sent, and the date arithmetic on times (datetimes, month numbers) must not
 #: overflow: such an event is refused here, once, rather than failing at every retry.
-_MAX_TIMESTAMP = 32_503_680_000
+MAX_TIMESTAMP = 32_503_680_000
 _CURRENCY = re.compile(r"[a-z]{3}")
 #: characters of an unexpected value quoted in an error message
 _QUOTE_LIMIT = 80
@@ -61,6 +61,11 @@ class Fields:
     def error(self, key: str, problem: str) -> EventParseError:
         return EventParseError(f"{self._where(key)}: {problem}")
 
+    @property
+    def values(self) -> dict[str, object]:
+        """The object itself (for a reader's own checks; domain.envelope's fast path)."""
+        return self._values
+
     def raw(self, key: str) -> object:
         return self._values.get(key)
 
@@ -96,10 +101,10 @@ class Fields:
 
     def timestamp(self, key: str) -> int:
         """Unix seconds, from 1970 to before the year 3000."""
-        return self.integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
+        return self.integer(key, minimum=0, maximum=MAX_TIMESTAMP)
 
     def optional_timestamp(self, key: str) -> int | None:
-        return self.optional_integer(key, minimum=0, maximum=_MAX_TIMESTAMP)
+        return self.optional_integer(key, minimum=0, maximum=MAX_TIMESTAMP)
 
     def _check_str(self, key: str, value: object) -> str:
         if not isinstance(value, str):
