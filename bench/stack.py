@@ -29,7 +29,7 @@ from storage.crypto import SecretBox, format_master_key, generate_master_key
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from storage.schema import upgrade
-from workers.contract import NAMESPACE, ROUTES, encode_message, queue_key
+from workers.contract import NAMESPACE, ROUTES, Delivery, queue_key
 
 ROUTE = ROUTES[EVENT_TYPE]
 QUEUE = queue_key(ROUTE.queue_name)
@@ -172,23 +172,23 @@ class QueuedEvent:
 
 
 def checkout_messages(shop: Shop, count: int) -> list[QueuedEvent]:
-    """`count` messages exactly as the ingress queues them (ingress/webhook.py's kwargs)."""
+    """`count` messages exactly as the ingress queues them (a workers.contract.Delivery)."""
     events = Events(shop)
     out: list[QueuedEvent] = []
     for _ in range(count):
         now_ms = int(time.time() * 1000)
         event_id, session_id, body = events.next(now_ms // 1000)
-        kwargs = {
-            "endpoint_id": shop.endpoint_id,
-            "workspace_id": shop.workspace_id,
-            "event_id": event_id,
-            "event_type": EVENT_TYPE,
-            "livemode": False,
-            "api_version": API_VERSION,
-            "received_at": now_ms,
-            "body": body.decode("utf-8"),
-        }
-        message_id, data = encode_message(ROUTE, kwargs, timestamp_ms=now_ms)
+        delivery = Delivery(
+            endpoint_id=shop.endpoint_id,
+            workspace_id=shop.workspace_id,
+            event_id=event_id,
+            event_type=EVENT_TYPE,
+            livemode=False,
+            api_version=API_VERSION,
+            received_at=now_ms,
+            body=body.decode("utf-8"),
+        )
+        message_id, data = delivery.message(timestamp_ms=now_ms)
         out.append(QueuedEvent(event_id, session_id, message_id, data))
     return out
 
