@@ -20,8 +20,8 @@ from domain.events import CheckoutSessionCompleted
 from domain.money import checkout_commissionable
 from domain.rewards import reward
 
-#: a click id in client_reference_id may carry this prefix (Stripe wants that field to start
-#: with a letter, and merchants tell their own references from ours by it)
+#: a click id in client_reference_id may carry this prefix, which tells a merchant's own
+#: references apart from ours (the bare id is accepted too)
 CLIENT_REFERENCE_PREFIX = "trac_"
 #: the start of every click id this service makes (storage.ids)
 CLICK_ID_PREFIX = "clk_"
