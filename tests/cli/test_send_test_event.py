@@ -37,7 +37,8 @@ from storage.repositories import clicks, endpoints, partners, programs, workspac
 from tests.cli.conftest import RecordingCli, assert_error, secret_fragments
 from tests.conftest import DatabaseFactory, base_env, free_port
 from traaaction import stripe_payloads as fx
-from traaaction.cli.send_test_event import human, next_steps
+from traaaction.cli._test_events import next_steps
+from traaaction.cli.send_test_event import human
 from traaaction.embedded import EmbeddedRedis
 
 SECRET = "whsec_sendtest_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
