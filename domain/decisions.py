@@ -16,6 +16,11 @@ class SkipReason(StrEnum):
     MISSING_CLICK_ID = "missing_click_id"
     UNKNOWN_CLICK_ID = "unknown_click_id"
     NO_PAYMENT = "no_payment"
+    #: the customer bought before and the program pays first purchases only
+    REPEAT_PURCHASE = "repeat_purchase"
+    #: the only click named is older than the program's click window, and nothing else
+    #: names a partner
+    CLICK_EXPIRED = "click_expired"
     #: checkout.session.completed of a delayed payment method: the attribution is recorded,
     #: checkout.session.async_payment_succeeded makes the commission (rows before that rule
     #: said `unpaid`, and recorded nothing)
@@ -28,6 +33,8 @@ class SkipReason(StrEnum):
     RECURRING_LIMIT_REACHED = "recurring_limit_reached"
     SUBSCRIPTION_CANCELED = "subscription_canceled"
     UNLINKED_CHARGE = "unlinked_charge"
+    #: charge.refund.updated of a refund that neither failed nor was canceled: nothing changes
+    REFUND_NOT_FAILED = "refund_not_failed"
 
 
 class AttributionSource(StrEnum):
@@ -44,13 +51,25 @@ class CancelReason(StrEnum):
     REFUNDED = "refunded"
     SUBSCRIPTION_CANCELED = "subscription_canceled"
     RECURRING_LIMIT_REACHED = "recurring_limit_reached"
+    #: a lost dispute took what refunds had left (domain.charge_losses)
+    DISPUTE_LOST = "dispute_lost"
+
+
+class HoldReason(StrEnum):
+    """Why an unpaid entry is ON_HOLD: the scheduler never approves it, mark-paid never pays it."""
+
+    #: a dispute of its charge is open (released when Stripe closes it)
+    DISPUTED = "disputed"
+    #: an operator's hold (`traaaction commissions hold`); only an operator releases it
+    MANUAL = "manual"
 
 
 @dataclass(frozen=True, slots=True)
 class Referral:
     """Who gets credit: a click of this workspace, its partner, and the partner's program."""
 
-    click_id: str
+    #: None when no click named it (a promotion code, or a repeat of such a sale)
+    click_id: str | None
     partner_id: str
     program_id: str
     terms: ProgramTerms
@@ -93,6 +112,10 @@ class CreateCommission:
     service_period_start: int | None = None
     #: CANCELED at birth when the rules already know it will not be paid (see recurring)
     canceled_reason: CancelReason | None = None
+    #: Adaptive Pricing: what the customer paid in their own currency (display only; both or
+    #: neither); the sale itself is in the merchant's currency
+    presentment_amount: int | None = None
+    presentment_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +156,56 @@ class ReduceCommission:
 @dataclass(frozen=True, slots=True)
 class CreateClawback:
     reverses_commission_id: str
-    amount: int  # negative
+    #: negative takes money back; positive gives back what an earlier clawback took (a failed
+    #: refund, a won dispute)
+    amount: int
     business_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestateCommission:
+    """An unpaid entry recomputed from its charge's facts (domain.charge_losses): its amount,
+    status and reason become these (CANCELED and ON_HOLD carry a reason, others None)."""
+
+    commission_id: str
+    amount: int
+    status: str  # PENDING | APPROVED | ON_HOLD | CANCELED
+    reason: CancelReason | HoldReason | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRefundSnapshot:
+    """A charge.refunded snapshot: kept if it is the latest (created, amount_refunded) seen."""
+
+    charge_id: str
+    amount: int
+    amount_refunded: int
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRefundFailure:
+    """A refund that failed or was canceled (charge.refund.updated): its money came back."""
+
+    refund_id: str
+    charge_id: str
+    amount: int
+    status: str  # failed | canceled
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDispute:
+    """A dispute's latest known state (a closed status is never replaced by an open one)."""
+
+    dispute_id: str
+    charge_id: str
+    payment_intent_id: str | None
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    created: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +218,7 @@ class RecordSubscriptionEnd:
 class Park:
     """Keep the event to apply again when `key` of kind `wait_for` appears."""
 
-    wait_for: str  # subscription | payment_intent | charge
+    wait_for: str  # subscription | payment_intent | charge | invoice | checkout_session
     key: str
 
 
@@ -162,6 +233,10 @@ Command = (
     | CreateClawback
     | RecordSubscriptionEnd
     | Park
+    | RestateCommission
+    | RecordRefundSnapshot
+    | RecordRefundFailure
+    | RecordDispute
 )
 
 

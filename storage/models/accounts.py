@@ -1,4 +1,5 @@
-"""Workspaces, their endpoints and secrets, programs, partners and clicks (migration 0001)."""
+"""Workspaces, their endpoints and secrets, programs, partners and clicks (migration 0001), and
+partners' promotion codes (migration 0005)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ class Program(Base):
             "recurring_months IS NULL OR recurring_months >= 1", name="recurring_months"
         ),
         CheckConstraint("holding_days BETWEEN 0 AND 3650", name="holding_days"),
+        CheckConstraint("click_window_days BETWEEN 1 AND 3650", name="click_window_days"),
         Index(None, "workspace_id", "created_at"),
     )
 
@@ -113,6 +115,12 @@ class Program(Base):
     #: paid months that earn a commission; 1 = first payment only; NULL = lifetime
     recurring_months: Mapped[int | None] = mapped_column(Integer)
     holding_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: days a click names a sale for (sources 1-2 of docs/commissions.md, "Attribution")
+    click_window_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default="90")
+    #: a repeat purchase of a referred customer earns nothing (skipped repeat_purchase)
+    first_purchase_only: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default="false"
+    )
     created_at: Mapped[datetime] = timestamp_now()
 
 
@@ -153,5 +161,28 @@ class Click(Base):
     workspace_id: Mapped[str] = mapped_column(
         Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
     )
+    partner_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class PartnerPromotionCode(Base):
+    """A Stripe promotion code (promo_...) that names its partner: one partner per code in a
+    workspace (the primary key), in the partner's workspace (the composite foreign key)."""
+
+    __tablename__ = "partner_promotion_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["partner_id", "workspace_id"],
+            ["partners.id", "partners.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("promotion_code_id ~ '^promo_[!-~]{1,200}$'", name="promotion_code_id"),
+        Index(None, "partner_id"),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    promotion_code_id: Mapped[str] = mapped_column(Text, primary_key=True)
     partner_id: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = timestamp_now()

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, check_in, timestamp_now
-from storage.models.ledger import LOG_OUTCOMES
+from storage.models.ledger import LOG_OUTCOMES, STRIPE_ACCOUNT_CHECK
 
 
 class WebhookEventLog(Base):
@@ -38,6 +38,7 @@ class WebhookEventLog(Base):
         Index(None, "workspace_id", "stripe_event_id"),
         # The operator console browses the whole log, newest first (migration 0003).
         Index(None, "created_at", "id"),
+        CheckConstraint(STRIPE_ACCOUNT_CHECK, name="stripe_account"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -46,6 +47,9 @@ class WebhookEventLog(Base):
     stripe_event_id: Mapped[str | None] = mapped_column(Text)
     event_type: Mapped[str | None] = mapped_column(Text)
     livemode: Mapped[bool | None] = mapped_column(Boolean)
+    #: the Stripe Connect account the event came from; NULL: the platform's own, a rejection,
+    #: or a row the ingress wrote (migration 0007)
+    stripe_account: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text, nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int | None] = mapped_column(Integer)
