@@ -1,4 +1,10 @@
-"""charge.refunded: proportional clawback, whichever order refunds and sales arrive in."""
+"""charge.refunded's first rule: proportional clawback, whichever order refunds arrive in.
+
+Superseded by domain.charge_losses (refunds, failed refunds and disputes recomputed from all
+the facts of a charge), which workers/events/charge_*.py use. Kept only while
+storage/repositories/ledger/loaders.load_linked_commissions still returns its
+LinkedCommission; new code uses charge_losses.LinkedEntry.
+"""
 
 from __future__ import annotations
 

@@ -40,6 +40,9 @@ HANDLED_TYPES: tuple[str, ...] = (
     "customer.subscription.deleted",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
+    "charge.refund.updated",
+    "charge.dispute.created",
+    "charge.dispute.closed",
 )
 
 

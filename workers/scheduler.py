@@ -1,4 +1,5 @@
-"""Periodic jobs: approve commissions whose holding period passed; prune what has expired
+"""Periodic jobs: approve commissions whose holding period passed (PENDING ones only: an
+ON_HOLD entry, disputed or held by an operator, is never approved); prune what has expired
 (parked events past their 7 days; payloads, log rows and closed dead letters past their
 retention: storage/repositories/retention.py).
 

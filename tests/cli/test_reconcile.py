@@ -306,22 +306,29 @@ def test_every_page_is_listed_and_a_second_run_queues_nothing(
 ) -> None:
 
     def event(n: int) -> dict[str, Any]:
-        """One of the handled types, in turn, a second apart."""
+        """One of the handled types, in turn, a second apart (the charge events' too)."""
         at = ago(hours=1, seconds=n)
-        if n % 6 == 0:
+        if n % 9 == 6:
+            body = ev.charge_refund_updated(charge_id=f"ch_{n}", created=at).text
+            return dict(json.loads(body))
+        if n % 9 in (7, 8):
+            build = ev.charge_dispute_created if n % 9 == 7 else ev.charge_dispute_closed
+            return dict(json.loads(build(charge_id=f"ch_{n}", created=at).text))
+        kind = n % 9  # 0..5 as before the charge events; 6, 7, 8 above
+        if kind == 0:
             return sale(merchant, f"cs_{n}", created=at)
-        if n % 6 in (4, 5):  # a delayed payment's success or failure
+        if kind in (4, 5):  # a delayed payment's success or failure
             body = ev.checkout_session_async_payment(
-                succeeded=n % 6 == 4, session_id=f"cs_{n}", created=at
+                succeeded=kind == 4, session_id=f"cs_{n}", created=at
             ).text
-        elif n % 6 == 1:  # created an hour after the period starts
+        elif kind == 1:  # created an hour after the period starts
             body = ev.invoice_paid(
                 invoice_id=f"in_{n}",
                 subscription=f"sub_{n}",
                 service_start=at - 3600,
                 api_version=ev.PRE_BASIL,
             ).text
-        elif n % 6 == 2:
+        elif kind == 2:
             body = ev.charge_refunded(
                 charge_id=f"ch_{n}", payment_intent=None, amount=9, amount_refunded=9, created=at
             ).text

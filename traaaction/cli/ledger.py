@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from storage.db import unit_of_work
-from storage.models import LOG_OUTCOMES, Commission, WebhookEventLog
+from storage.models import COMMISSION_STATUSES, LOG_OUTCOMES, Commission, WebhookEventLog
 from storage.repositories import commissions as ledger
 from storage.repositories import event_log, workspaces
 from traaaction.cli._common import emit, json_option, runtime
@@ -63,9 +63,7 @@ def commissions() -> None:
 
 @commissions.command("list", short_help="List a workspace's commissions, newest first.")
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
-@click.option(
-    "--status", type=click.Choice(["PENDING", "APPROVED", "PAID", "CANCELED"]), help="Only these."
-)
+@click.option("--status", type=click.Choice(COMMISSION_STATUSES), help="Only these.")
 @_limit
 @json_option
 def commissions_list(workspace_id: str, status: str | None, limit: int, as_json: bool) -> None:
@@ -90,6 +88,28 @@ def commissions_mark_paid(commission_ids: tuple[str, ...], as_json: bool) -> Non
             for c in ledger.mark_paid(session, commission_ids, now=datetime.now(UTC))
         ]
     emit(as_json, rows, f"{len(rows)} commission(s) marked paid")
+
+
+@commissions.command("hold", short_help="Hold a PENDING or APPROVED commission (manual).")
+@click.argument("commission_id")
+@json_option
+def commissions_hold(commission_id: str, as_json: bool) -> None:
+    """PENDING or APPROVED -> ON_HOLD (reason manual): never approved, never paid until
+    `commissions release`."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        row = commission_view(ledger.hold(session, commission_id, now=datetime.now(UTC)))
+    emit(as_json, row, _commission_line(row))
+
+
+@commissions.command("release", short_help="Release a manual hold (PENDING or APPROVED).")
+@click.argument("commission_id")
+@json_option
+def commissions_release(commission_id: str, as_json: bool) -> None:
+    """A manual hold -> PENDING inside its holding period, APPROVED after. A disputed hold is
+    refused: Stripe's dispute decides it."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        row = commission_view(ledger.release(session, commission_id, now=datetime.now(UTC)))
+    emit(as_json, row, _commission_line(row))
 
 
 def event_view(row: WebhookEventLog) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""GET /: the overview. Queue depths and the log writer's backlog (Redis), and the open dead
-letters grouped by event type and error (PostgreSQL).
+"""GET /: the overview. Queue depths and the log writer's backlog (Redis), the open dead
+letters grouped by event type and error, and the held commissions with their reason
+(PostgreSQL).
 
 Redis trouble does not take the page down: the queues' table says Redis did not answer.
 """
@@ -14,11 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from config.logs import get_logger
-from storage.models import DeadLetter
+from storage.models import Commission, DeadLetter
 from traaaction.ops.console import Caller, Console
 from traaaction.ops.depths import QueueDepth, handled_queues, read_backlogs, read_depths
 
 log = get_logger(__name__)
+
+#: held commissions shown at most (the newest holds first; `traaaction commissions list
+#: --status ON_HOLD` lists them all)
+HELD_SHOWN = 50
 
 
 def read_overview(console: Console) -> dict[str, Any]:
@@ -45,7 +50,26 @@ def read_overview(console: Console) -> dict[str, Any]:
             .group_by(DeadLetter.event_type, DeadLetter.error_class)
             .order_by(func.count().desc(), DeadLetter.event_type, DeadLetter.error_class)
         ).all()
+        held = session.execute(
+            select(
+                Commission.id,
+                Commission.workspace_id,
+                Commission.kind,
+                Commission.amount,
+                Commission.currency,
+                Commission.reason,
+                Commission.updated_at,
+            )
+            .where(Commission.status == "ON_HOLD")
+            .order_by(Commission.updated_at.desc(), Commission.id)
+            .limit(HELD_SHOWN)
+        ).all()
+        held_total = session.scalar(
+            select(func.count()).select_from(Commission).where(Commission.status == "ON_HOLD")
+        )
     return {
+        "held": [tuple(row) for row in held],
+        "held_total": held_total or 0,
         "depths": depths,
         "backlogs": backlogs,
         "groups": [tuple(row) for row in groups],

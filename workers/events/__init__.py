@@ -11,6 +11,9 @@ from collections.abc import Mapping
 
 from workers.contract import HANDLED_TYPES
 from workers.events import (
+    charge_dispute_closed,
+    charge_dispute_created,
+    charge_refund_updated,
     charge_refunded,
     checkout_session_async_payment_failed,
     checkout_session_async_payment_succeeded,
@@ -30,6 +33,9 @@ MODULES: Mapping[str, Handler] = {
         customer_subscription_deleted.MODULE,
         checkout_session_async_payment_succeeded.MODULE,
         checkout_session_async_payment_failed.MODULE,
+        charge_refund_updated.MODULE,
+        charge_dispute_created.MODULE,
+        charge_dispute_closed.MODULE,
     )
 }
 

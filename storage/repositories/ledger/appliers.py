@@ -17,15 +17,19 @@ from domain.decisions import (
     CreateCommission,
     LinkPayments,
     Park,
+    RecordDispute,
+    RecordRefundFailure,
+    RecordRefundSnapshot,
     RecordSubscriptionEnd,
     ReduceCommission,
     Renumber,
+    RestateCommission,
     SetAnchor,
 )
 from storage.db import driver_connection
 from storage.errors import InvariantViolation
 from storage.models import Attribution, Commission, SubscriptionEnd
-from storage.repositories.ledger import creating, parking, statements
+from storage.repositories.ledger import charge_writes, creating, parking, statements
 from storage.repositories.ledger.context import EventContext, to_datetime
 from storage.repositories.ledger.creating import Credited
 
@@ -100,6 +104,22 @@ def _apply_one(session: Session, ctx: EventContext, command: Command, result: Ap
             _subscription_end(session, ctx, command)
         case Park():
             parking.park(session, ctx, command.wait_for, command.key)
+        case RestateCommission() | RecordRefundSnapshot() | RecordRefundFailure() | RecordDispute():
+            _charge(session, ctx, command, result)
+
+
+def _charge(
+    session: Session,
+    ctx: EventContext,
+    command: RestateCommission | RecordRefundSnapshot | RecordRefundFailure | RecordDispute,
+    result: Applied,
+) -> None:
+    """domain.charge_losses' commands: a charge's fact recorded, an unpaid entry restated."""
+    if isinstance(command, RestateCommission):
+        if charge_writes.restate(session, ctx, command):
+            result.commission_ids.append(command.commission_id)
+    else:
+        charge_writes.record_fact(session, ctx, command)
 
 
 def _attribution(
@@ -143,6 +163,11 @@ def _commission_applied(command: CreateCommission, created: str | None, result: 
         result.unblocked.append(("payment_intent", command.links.payment_intent_id))
     if command.links.charge_id:
         result.unblocked.append(("charge", command.links.charge_id))
+    if command.links.invoice_id:
+        # A refund or dispute of a basil invoice whose payload named no payment (so neither
+        # its payment intent nor its charge is known here) waits on the invoice Stripe's API
+        # named for it (workers/events/charge_common.py).
+        result.unblocked.append(("invoice", command.links.invoice_id))
 
 
 def _attribution_and_commission(

@@ -1,0 +1,8 @@
+"""charge.dispute.created: workers/events/charge_dispute.py has the rule of every dispute event."""
+
+from __future__ import annotations
+
+from domain.charge_events import parse_charge_dispute_created
+from workers.events.charge_dispute import ChargeDisputeModule
+
+MODULE = ChargeDisputeModule("charge.dispute.created", parse_charge_dispute_created)
