@@ -89,6 +89,8 @@ def _first_commission(
             if subscription and subscription_ended_at is not None
             else None
         ),
+        presentment_amount=event.presentment_amount,
+        presentment_currency=event.presentment_currency,
     )
 
 

@@ -1,4 +1,4 @@
-"""The envelope of a Stripe event: its id, type, livemode, API version and time.
+"""The envelope of a Stripe event: its id, type, livemode, API version, time and account.
 
 The one reader of those fields, wherever a body is read: the ingress (to route and dedupe,
 on a body it decoded with orjson) and the workers' parsers (domain.events, on the same body).
@@ -10,6 +10,11 @@ and API version must be printable and bounded: Stripe's are plain ASCII, and a N
 (JSON can carry one, escaped) is a value PostgreSQL cannot store: the event-log row or dead
 letter of such an event could never be written, and would block the log writer. `created`
 is a time as domain.json_fields reads times: from 1970 to before the year 3000.
+
+`account` is Stripe Connect's: an event about a connected account carries its id (`acct_`
+and letters and digits) at the top level; a platform's own events have none (absent or
+null). Anything else there is refused like any other malformed envelope field: Stripe never
+sends it, and the account decides which account the workers' API calls act on.
 """
 
 from __future__ import annotations
@@ -19,12 +24,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeGuard, TypeVar
 
-from domain.json_fields import MAX_TIMESTAMP, EventParseError, Fields, quote
+from domain.json_fields import MAX_TIMESTAMP, EventParseError, Fields, kind_of, quote
 
 #: characters; Stripe event ids are ~30 (evt_ + 24..); generous, but bounded
 MAX_EVENT_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 128
 MAX_API_VERSION_LENGTH = 64
+#: characters; Stripe account ids are acct_ + 16
+MAX_ACCOUNT_LENGTH = 64
+#: a connected account's id as Stripe writes it
+ACCOUNT_PREFIX = "acct_"
+_ALPHANUMERIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 _T = TypeVar("_T")
 
@@ -41,6 +51,7 @@ class EnvelopeFailure(StrEnum):
     BAD_LIVEMODE = "missing_or_invalid_livemode"
     BAD_CREATED = "missing_or_invalid_created"
     BAD_API_VERSION = "invalid_api_version"
+    BAD_ACCOUNT = "invalid_account"
 
 
 class EnvelopeError(EventParseError):
@@ -59,6 +70,8 @@ class Envelope:
     livemode: bool
     api_version: str | None
     created: int
+    #: the Connect account the event is about (acct_...); None for the platform's own
+    account: str | None = None
 
 
 def _as(failure: EnvelopeFailure, read: Callable[[], _T]) -> _T:
@@ -83,12 +96,22 @@ def _plain(value: object, limit: int) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
+def is_account_id(value: object) -> TypeGuard[str]:
+    """`acct_` and 1+ ASCII letters or digits, at most MAX_ACCOUNT_LENGTH characters."""
+    return (
+        isinstance(value, str)
+        and len(ACCOUNT_PREFIX) < len(value) <= MAX_ACCOUNT_LENGTH
+        and value.startswith(ACCOUNT_PREFIX)
+        and _ALPHANUMERIC.issuperset(value[len(ACCOUNT_PREFIX) :])
+    )
+
+
 def _fast(values: dict[str, object]) -> Envelope | None:
     """The envelope of a well-formed event, checked inline (the ingress' hot path: a third
     of the readers' cost); None when anything is off, for `read_envelope` to say what."""
     event_id, event_type = values.get("id"), values.get("type")
     livemode, created = values.get("livemode"), values.get("created")
-    api_version = values.get("api_version")
+    api_version, account = values.get("api_version"), values.get("account")
     if (
         values.get("object") == "event"
         and _plain(event_id, MAX_EVENT_ID_LENGTH)
@@ -97,8 +120,9 @@ def _fast(values: dict[str, object]) -> Envelope | None:
         and type(created) is int  # bool is an int: `true` is no time
         and 0 <= created <= MAX_TIMESTAMP
         and (api_version is None or _plain(api_version, MAX_API_VERSION_LENGTH))
+        and (account is None or is_account_id(account))
     ):
-        return Envelope(event_id, event_type, livemode, api_version, created)
+        return Envelope(event_id, event_type, livemode, api_version, created, account)
     return None
 
 
@@ -121,7 +145,14 @@ def _checked(root: Fields) -> Envelope:
         _bounded(
             EnvelopeFailure.BAD_API_VERSION, "api_version", api_version, MAX_API_VERSION_LENGTH
         )
-    return Envelope(event_id, event_type, livemode, api_version, created)
+    account = root.raw("account")
+    if account is not None and not is_account_id(account):
+        raise EnvelopeError(
+            EnvelopeFailure.BAD_ACCOUNT,
+            f"account: expected a Stripe account id ({ACCOUNT_PREFIX}...), got "
+            + (quote(account) if isinstance(account, str) else kind_of(account)),
+        )
+    return Envelope(event_id, event_type, livemode, api_version, created, account)
 
 
 def read_envelope(root: Fields) -> Envelope:

@@ -3,7 +3,10 @@
 One deployment receives two payload shapes: API version 2025-03-31.basil moved an invoice's
 subscription, payments and line details, and accounts upgrade at their own pace. The parsers
 read the shape from the fields present, not from `api_version`, so that later versions with
-the basil shape (and their unknown names) need no list here.
+the basil shape (and their unknown names) need no list here. API 2025-09-30.clover removed
+Checkout's `currency_conversion` (domain.adaptive_pricing reads a session with or without
+it); no other clover change to the fields read here is known. tests/fixtures/stripe holds a
+clover payload of every handled type.
 
 Everything malformed raises EventParseError naming the field and the problem; no other
 exception escapes parse_event. Only the fields the rules use are read and checked; the rest of
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from domain.adaptive_pricing import sale_amounts
 from domain.envelope import Envelope, read_envelope
 from domain.json_fields import EventParseError, Fields, load, quote
 
@@ -58,6 +62,11 @@ class CheckoutSessionCompleted:
     #: as sent (Payment Links and Pricing Tables pass a click id here); None if not a string
     #: or empty (Stripe's own "not set")
     client_reference_id: str | None = None
+    #: Adaptive Pricing: what the customer paid in their own currency (None when they paid in
+    #: the merchant's); amount_total, amount_tax and currency above are always the merchant's
+    #: (domain.adaptive_pricing)
+    presentment_amount: int | None = None
+    presentment_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +137,13 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
     mode), total_details.amount_tax (total_details null or absent, or its tax null: 0), the
     references customer, subscription, payment_intent and invoice (id strings or expanded
     objects, each nullable), metadata.tracClickId and client_reference_id (each kept only if a
-    string).
+    string). Adaptive Pricing's currency_conversion (before 2025-03-31 sessions, gone from
+    API 2025-09-30.clover) or presentment_details (later sessions): the amounts kept are the
+    merchant's, the customer's beside them (domain.adaptive_pricing).
     """
     totals = session.optional_child("total_details")
     amount_tax = totals.optional_integer("amount_tax", minimum=0) if totals else None
+    sale = sale_amounts(session, amount_tax or 0)
     metadata = session.optional_child("metadata")
     click_id = metadata.raw("tracClickId") if metadata else None
     reference = session.raw("client_reference_id")
@@ -142,15 +154,17 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
         session_id=session.identifier("id"),
         mode=session.string("mode"),
         payment_status=session.string("payment_status"),
-        amount_total=session.optional_integer("amount_total", minimum=0),
-        amount_tax=amount_tax or 0,
-        currency=session.optional_currency("currency"),
+        amount_total=sale.amount_total,
+        amount_tax=sale.amount_tax,
+        currency=sale.currency,
         customer_id=session.reference("customer"),
         subscription_id=session.reference("subscription"),
         payment_intent_id=session.reference("payment_intent"),
         invoice_id=session.reference("invoice"),
         click_id=click_id if isinstance(click_id, str) else None,
         client_reference_id=reference if isinstance(reference, str) and reference else None,
+        presentment_amount=sale.presentment_amount,
+        presentment_currency=sale.presentment_currency,
     )
 
 

@@ -82,3 +82,19 @@ def invoice_commissionable(
     excluding_tax = total if total_excluding_tax is None else total_excluding_tax
     excluding_tax = max(0, min(excluding_tax, total))
     return round_half_up_div(min(amount_paid, total) * excluding_tax, total)
+
+
+def converted_part(part: int, whole: int, converted_whole: int) -> int:
+    """`part` of `whole`, as the same share of `converted_whole` (another currency's amount of
+    the same whole): converted_whole * part / whole, rounded half up.
+
+    Adaptive Pricing's sessions before 2025-03-31 give the tax in the customer's currency only;
+    this is that tax in the merchant's (domain.adaptive_pricing). A part above the whole is
+    clamped to it, so the result never exceeds converted_whole; a whole of 0 (nothing paid)
+    has no share to take: 0. All three >= 0.
+    """
+    if part < 0 or converted_whole < 0 or whole < 0:
+        raise ValueError(f"amounts must be >= 0, got {part}, {whole}, {converted_whole}")
+    if whole == 0:
+        return 0
+    return prorate(converted_whole, part, whole)

@@ -29,6 +29,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.logs import get_logger
+from domain.envelope import is_account_id
 from storage.db import unit_of_work
 from storage.repositories import dead_letters
 from storage.repositories.dead_letters import DeadLetterRecord
@@ -58,6 +59,13 @@ def _time(millis_or_seconds: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def _account(record: dict[str, Any]) -> str | None:
+    """The record's Connect account (`stripe_account`), if it holds one: records written
+    before there was one, and the ingress' own, have none."""
+    value = record.get("stripe_account")
+    return value if is_account_id(value) else None
+
+
 def entry_to_row(entry_id: str, fields: dict[bytes, bytes]) -> LogRow | None:
     """One stream entry as a log row; None for an entry this code cannot read (logged)."""
     outcome = fields.get(b"o", b"").decode(errors="replace")
@@ -71,6 +79,7 @@ def entry_to_row(entry_id: str, fields: dict[bytes, bytes]) -> LogRow | None:
         "workspace_id": record.get("workspace_id"),
         "endpoint_id": record.get("endpoint_id"),
         "source_id": entry_id,
+        "stripe_account": _account(record),
     }
     if outcome in {"duplicate", "ignored"}:
         return LogRow(
@@ -147,6 +156,7 @@ def entry_to_dead_letter(
         stripe_event_id=letter.stripe_event_id,
         event_type=letter.event_type,
         livemode=letter.livemode,
+        stripe_account=_account(record),
         reason=letter.error_class,
         attempt=letter.attempts,
         detail=record.get("detail"),

@@ -33,6 +33,8 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from config.logs import get_logger, redact
+from domain.json_fields import EventParseError
+from storage.repositories.ledger.context import account_of
 from workers import metrics
 from workers.contract import DEAD_LETTER_STREAM, EVENT_LOG_MAXLEN, EVENT_LOG_STREAM
 
@@ -76,6 +78,16 @@ def _traceback_summary(message: Any) -> str:
     return redact(text[-MAX_TRACEBACK:])
 
 
+def _account(kwargs: dict[str, Any]) -> str | None:
+    """The Connect account of the message's body; None when it has none or is no event (a
+    body the parsers refused is dead-lettered all the same)."""
+    body = kwargs.get("body")
+    try:
+        return account_of(body) if isinstance(body, str) else None
+    except EventParseError:
+        return None
+
+
 def failure_record(message: Any, exception: BaseException) -> tuple[str, bytes] | None:
     """(outcome, record) for a failed attempt of one of our actors' messages.
 
@@ -93,6 +105,7 @@ def failure_record(message: Any, exception: BaseException) -> tuple[str, bytes] 
         "stripe_event_id": kwargs.get("event_id"),
         "event_type": kwargs.get("event_type"),
         "livemode": kwargs.get("livemode"),
+        "stripe_account": _account(kwargs),
         "reason": type(exception).__name__,
         "attempt": int(message.options.get("retries", 1)),
         "detail": {"will_retry": not gave_up, "error": text},

@@ -26,7 +26,7 @@ from storage.repositories.event_log import LogRow, insert_rows, send_rows
 from storage.repositories.ledger import appliers, parking
 from storage.repositories.ledger.applied_once import Preloaded, begin_event
 from storage.repositories.ledger.appliers import Applied
-from storage.repositories.ledger.context import EventContext
+from storage.repositories.ledger.context import EventContext, account_of
 from storage.repositories.ledger.locks import lock_keys
 from workers import metrics
 from workers.context import current
@@ -80,6 +80,7 @@ def _row(
         stripe_event_id=ctx.event_id,
         event_type=ctx.event_type,
         livemode=ctx.livemode,
+        stripe_account=ctx.account,
         reason=skip.value if skip is not None else reason,
         attempt=attempt,
         commission_ids=tuple(dict.fromkeys(applied.commission_ids)),
@@ -118,6 +119,7 @@ def _release(
                     livemode=prepared.livemode,
                     body=parked.body,
                     now=ctx.now,
+                    account=account_of(parked.body),
                 )
                 lock_keys(session, ctx.workspace_id, prepared.keys)
                 plan, applied = _run(session, parked_ctx, prepared, None)
@@ -144,6 +146,7 @@ def _context(delivery: Delivery, prepared: Prepared, now: datetime) -> EventCont
         livemode=prepared.livemode,
         body=delivery.body,
         now=now,
+        account=account_of(delivery.body),
     )
 
 
@@ -180,6 +183,7 @@ def process(delivery: Delivery, *, attempt: int | None = None) -> Outcome:
                 stripe_event_id=ctx.event_id,
                 event_type=ctx.event_type,
                 livemode=ctx.livemode,
+                stripe_account=ctx.account,
                 attempt=attempt,
                 reason="already_applied",
                 detail=replay.detail() if replay is not None else None,

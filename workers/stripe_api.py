@@ -4,6 +4,11 @@ Basil invoices often come without their payments; a refund then names only its p
 intent. With the workspace's API key, Stripe's invoice payments say which invoice it paid.
 Transient failures (timeouts, 5xx, rate limits) raise StripeUnavailable so the event is
 retried; a key Stripe refuses is reported and treated as no answer (nothing to retry).
+
+Stripe Connect: an event of a connected account (its envelope's `account`) is about that
+account's objects, so the question is asked on it: the `Stripe-Account` header names it, and
+the platform's key answers for it. Without the header Stripe would look among the platform's
+own invoices and find none.
 """
 
 from __future__ import annotations
@@ -22,9 +27,14 @@ class StripeUnavailable(Exception):
     """Raised when Stripe's API could not answer now (retry later)."""
 
 
-def invoice_of_payment_intent(api_key: str, payment_intent_id: str, *, api_base: str) -> str | None:
+def invoice_of_payment_intent(
+    api_key: str, payment_intent_id: str, *, api_base: str, account: str | None = None
+) -> str | None:
+    """The invoice the payment intent paid, or None; `account`: the Connect account the event
+    came from (sent as Stripe-Account), None for the platform's own."""
     client = stripe.StripeClient(
         api_key,
+        stripe_account=account,
         base_addresses={"api": api_base},
         max_network_retries=0,
         http_client=stripe.RequestsClient(timeout=TIMEOUT),

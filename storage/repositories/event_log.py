@@ -26,6 +26,8 @@ class LogRow:
     livemode: bool | None = None
     reason: str | None = None
     attempt: int | None = None
+    #: the Stripe Connect account of the event (acct_...); None for the platform's own
+    stripe_account: str | None = None
     count: int = 1
     commission_ids: tuple[str, ...] = ()
     detail: dict[str, Any] | None = None
@@ -45,6 +47,7 @@ class LogRow:
             "stripe_event_id": self.stripe_event_id,
             "event_type": self.event_type,
             "livemode": self.livemode,
+            "stripe_account": self.stripe_account,
             "reason": self.reason,
             "attempt": self.attempt,
             "count": self.count,
@@ -60,18 +63,19 @@ class LogRow:
 #: plain SQL on the transaction's psycopg connection: every event inserts a row (see ledger)
 INSERT = """
 INSERT INTO webhook_event_log (outcome, workspace_id, endpoint_id, stripe_event_id, event_type,
-    livemode, reason, attempt, count, commission_ids, detail, source_id)
+    livemode, stripe_account, reason, attempt, count, commission_ids, detail, source_id)
 VALUES (%(outcome)s, %(workspace_id)s, %(endpoint_id)s, %(stripe_event_id)s, %(event_type)s,
-    %(livemode)s, %(reason)s, %(attempt)s, %(count)s, %(commission_ids)s::text[], %(detail)s,
-    %(source_id)s)
+    %(livemode)s, %(stripe_account)s, %(reason)s, %(attempt)s, %(count)s,
+    %(commission_ids)s::text[], %(detail)s, %(source_id)s)
 ON CONFLICT (source_id) DO NOTHING
 """
 _INSERT_WITH_TIME = """
 INSERT INTO webhook_event_log (outcome, workspace_id, endpoint_id, stripe_event_id, event_type,
-    livemode, reason, attempt, count, commission_ids, detail, source_id, created_at)
+    livemode, stripe_account, reason, attempt, count, commission_ids, detail, source_id,
+    created_at)
 VALUES (%(outcome)s, %(workspace_id)s, %(endpoint_id)s, %(stripe_event_id)s, %(event_type)s,
-    %(livemode)s, %(reason)s, %(attempt)s, %(count)s, %(commission_ids)s::text[], %(detail)s,
-    %(source_id)s, %(created_at)s)
+    %(livemode)s, %(stripe_account)s, %(reason)s, %(attempt)s, %(count)s,
+    %(commission_ids)s::text[], %(detail)s, %(source_id)s, %(created_at)s)
 ON CONFLICT (source_id) DO NOTHING
 """
 

@@ -348,7 +348,14 @@ _TIMES = {
     "ended_at",
     "canceled_at",
 }
-_NON_NEGATIVE = {"amount_total", "amount_tax", "amount_paid", "amount", "amount_refunded"}
+_NON_NEGATIVE = {
+    "amount_total",
+    "amount_tax",
+    "amount_paid",
+    "amount",
+    "amount_refunded",
+    "presentment_amount",
+}
 _SIGNED = {"total", "total_excluding_tax"}
 _REQUIRED = {
     CheckoutSessionCompleted: {"session_id", "mode", "payment_status", "amount_tax"},
@@ -376,7 +383,7 @@ def _assert_sane_event(event: StripeEvent) -> None:
             assert low <= value <= high, field.name
         elif field.name == "livemode":
             assert type(value) is bool
-        elif field.name == "currency":
+        elif field.name in {"currency", "presentment_currency"}:
             assert re.fullmatch(r"[a-z]{3}", value), value
         elif field.name == "payment_intent_ids":
             assert all(type(v) is str and v for v in value)

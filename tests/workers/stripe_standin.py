@@ -31,6 +31,8 @@ class StandIn:
     paths: list[str] = field(default_factory=list)
     #: statuses for the next requests, one each, before `status` applies (200: answer normally)
     failures: list[int] = field(default_factory=list)
+    #: the Stripe-Account header of every request seen (None: not sent), in the same order
+    accounts: list[str | None] = field(default_factory=list)
 
 
 def _error(status: int, message: str = "stand-in") -> dict[str, Any]:
@@ -74,6 +76,7 @@ def stripe_standin() -> Iterator[StandIn]:
             query = parse_qs(url.query)
             state.requests.append((self.headers.get("Authorization", ""), query))
             state.paths.append(url.path)
+            state.accounts.append(self.headers.get("Stripe-Account"))
             if state.failures and (status := state.failures.pop(0)) != 200:
                 self._reply(status, _error(status))
                 return

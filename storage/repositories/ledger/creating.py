@@ -26,7 +26,8 @@ class Credited:
     attribution_id: str
     program_id: str
     partner_id: str
-    click_id: str
+    #: None when no click named the referral (a promotion code; migration 0005)
+    click_id: str | None
     holding_days: int
     #: the attribution's source (domain.decisions.AttributionSource), copied to commissions
     source: str
@@ -64,6 +65,7 @@ def attribution_params(ctx: EventContext, command: CreateAttribution) -> dict[st
         "anchor_at": to_datetime(command.anchor),
         "trial": command.trial,
         "attribution_source": command.source.value,
+        "stripe_account": ctx.account,
     }
 
 
@@ -120,6 +122,9 @@ def commission_params(ctx: EventContext, command: CreateCommission) -> dict[str,
         "charge_id": links.charge_id,
         "customer_id": links.customer_id,
         "service_period_start": to_datetime(command.service_period_start),
+        "stripe_account": ctx.account,
+        "presentment_amount": command.presentment_amount,
+        "presentment_currency": command.presentment_currency,
         "now": ctx.now,
         "created_at": ctx.now,
         "updated_at": ctx.now,
@@ -171,6 +176,8 @@ def create_clawback(session: Session, ctx: EventContext, command: CreateClawback
             sale_amount=0,
             sale_currency=original.sale_currency,
             livemode=original.livemode,
+            # the sale's account; its presentment is the sale's, not the clawback's
+            stripe_account=original.stripe_account,
             reverses_commission_id=original.id,
             business_key=command.business_key,
             subscription_id=original.subscription_id,

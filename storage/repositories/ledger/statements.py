@@ -9,10 +9,10 @@ few times on a connection.
 INSERT_ATTRIBUTION = """
 INSERT INTO attributions (id, workspace_id, click_id, partner_id, program_id, livemode,
     checkout_session_id, customer_id, subscription_id, payment_intent_id, invoice_id, anchor_at,
-    trial, attribution_source)
+    trial, attribution_source, stripe_account)
 VALUES (%(id)s, %(workspace_id)s, %(click_id)s, %(partner_id)s, %(program_id)s, %(livemode)s,
     %(checkout_session_id)s, %(customer_id)s, %(subscription_id)s, %(payment_intent_id)s,
-    %(invoice_id)s, %(anchor_at)s, %(trial)s, %(attribution_source)s)
+    %(invoice_id)s, %(anchor_at)s, %(trial)s, %(attribution_source)s, %(stripe_account)s)
 ON CONFLICT (workspace_id, checkout_session_id) DO NOTHING
 RETURNING id
 """
@@ -29,14 +29,14 @@ INSERT INTO commissions (id, workspace_id, program_id, partner_id, click_id, att
     month, status, reason, canceled_at, amount, original_amount, currency, sale_amount,
     sale_currency, livemode, business_key, checkout_session_id, subscription_id, invoice_id,
     payment_intent_id, charge_id, customer_id, service_period_start, hold_until, created_at,
-    updated_at, attribution_source)
+    updated_at, attribution_source, stripe_account, presentment_amount, presentment_currency)
 VALUES (%(id)s, %(workspace_id)s, %(program_id)s, %(partner_id)s, %(click_id)s,
     %(attribution_id)s, %(kind)s, %(month)s, %(status)s, %(reason)s, %(canceled_at)s,
     %(amount)s, %(original_amount)s, %(currency)s, %(sale_amount)s, %(sale_currency)s,
     %(livemode)s, %(business_key)s, %(checkout_session_id)s, %(subscription_id)s,
     %(invoice_id)s, %(payment_intent_id)s, %(charge_id)s, %(customer_id)s,
     %(service_period_start)s, %(hold_until)s, %(created_at)s, %(updated_at)s,
-    %(attribution_source)s)
+    %(attribution_source)s, %(stripe_account)s, %(presentment_amount)s, %(presentment_currency)s)
 ON CONFLICT (workspace_id, business_key) DO NOTHING
 RETURNING id
 """
@@ -49,10 +49,11 @@ ATTRIBUTE_AND_COMMISSION = """
 WITH created AS (
     INSERT INTO attributions (id, workspace_id, click_id, partner_id, program_id, livemode,
         checkout_session_id, customer_id, subscription_id, payment_intent_id, invoice_id,
-        anchor_at, trial, attribution_source)
+        anchor_at, trial, attribution_source, stripe_account)
     VALUES (%(id)s, %(workspace_id)s, %(click_id)s, %(partner_id)s, %(program_id)s,
         %(livemode)s, %(checkout_session_id)s, %(customer_id)s, %(subscription_id)s,
-        %(payment_intent_id)s, %(invoice_id)s, %(anchor_at)s, %(trial)s, %(attribution_source)s)
+        %(payment_intent_id)s, %(invoice_id)s, %(anchor_at)s, %(trial)s, %(attribution_source)s,
+        %(stripe_account)s)
     ON CONFLICT (workspace_id, checkout_session_id) DO NOTHING
     RETURNING id, program_id, partner_id, click_id, attribution_source
 ), attribution AS (
@@ -66,7 +67,8 @@ WITH created AS (
         kind, month, status, reason, canceled_at, amount, original_amount, currency,
         sale_amount, sale_currency, livemode, business_key, checkout_session_id,
         subscription_id, invoice_id, payment_intent_id, charge_id, customer_id,
-        service_period_start, hold_until, created_at, updated_at, attribution_source)
+        service_period_start, hold_until, created_at, updated_at, attribution_source,
+        stripe_account, presentment_amount, presentment_currency)
     SELECT %(c_id)s, %(c_workspace_id)s, a.program_id, a.partner_id, a.click_id, a.id,
         %(c_kind)s, %(c_month)s, %(c_status)s, %(c_reason)s, %(c_canceled_at)s, %(c_amount)s,
         %(c_original_amount)s, %(c_currency)s, %(c_sale_amount)s, %(c_sale_currency)s,
@@ -74,7 +76,8 @@ WITH created AS (
         %(c_invoice_id)s, %(c_payment_intent_id)s, %(c_charge_id)s, %(c_customer_id)s,
         %(c_service_period_start)s,
         %(c_now)s::timestamptz + make_interval(secs => g.holding_days * 86400),
-        %(c_created_at)s, %(c_updated_at)s, a.attribution_source
+        %(c_created_at)s, %(c_updated_at)s, a.attribution_source, %(c_stripe_account)s,
+        %(c_presentment_amount)s, %(c_presentment_currency)s
     FROM attribution a JOIN programs g ON g.id = a.program_id
     ON CONFLICT (workspace_id, business_key) DO NOTHING
     RETURNING id
