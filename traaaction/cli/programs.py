@@ -14,7 +14,7 @@ from domain.programs import (
     parse_percent,
 )
 from storage.db import unit_of_work
-from storage.repositories import clicks, partners, programs
+from storage.repositories import clicks, partners, programs, promotion_codes
 from traaaction.cli._common import CliError, emit, json_option, runtime
 
 
@@ -115,6 +115,40 @@ def partner_create(workspace_id: str, program_id: str, name: str, as_json: bool)
             "name": row.name,
         }
     emit(as_json, data, f"partner {data['id']} created")
+
+
+@partner.command("add-promotion-code", short_help="A Stripe promotion code names the partner.")
+@click.argument("partner_id")
+@click.argument("promotion_code_id")
+@json_option
+def partner_add_promotion_code(partner_id: str, promotion_code_id: str, as_json: bool) -> None:
+    """Credit the partner for checkouts and invoices that use the promotion code
+    PROMOTION_CODE_ID (Stripe's promo_... id, not the code customers type). One partner per
+    code in a workspace; adding it again to the same partner changes nothing."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        added = promotion_codes.add(
+            session, partner_id=partner_id, promotion_code_id=promotion_code_id
+        )
+        data = {
+            "partner_id": added.partner_id,
+            "workspace_id": added.workspace_id,
+            "promotion_code_id": added.promotion_code_id,
+            "created": added.created,
+        }
+    state = "added to" if added.created else "already belongs to"
+    emit(as_json, data, f"promotion code {added.promotion_code_id} {state} partner {partner_id}")
+
+
+@partner.command("remove-promotion-code", short_help="The promotion code no longer names them.")
+@click.argument("partner_id")
+@click.argument("promotion_code_id")
+@json_option
+def partner_remove_promotion_code(partner_id: str, promotion_code_id: str, as_json: bool) -> None:
+    """Stop crediting the partner for the promotion code (commissions made stay)."""
+    with runtime() as rt, unit_of_work(rt.session_factory) as session:
+        promotion_codes.remove(session, partner_id=partner_id, promotion_code_id=promotion_code_id)
+    data = {"partner_id": partner_id, "promotion_code_id": promotion_code_id.strip()}
+    emit(as_json, data, f"promotion code {data['promotion_code_id']} removed from {partner_id}")
 
 
 @click.group("click", short_help="Clicks on partners' links, recorded by hand.")
