@@ -19,13 +19,14 @@ from ingress.app import create_app
 from ingress.signature import sign
 from storage.crypto import SecretBox
 from storage.db import make_engine, make_session_factory, unit_of_work
-from storage.models import Commission
+from storage.models import Commission, WebhookEventLog
 from storage.repositories import clicks, endpoints, partners, programs, workspaces
 from tests.conftest import Cli
 from traaaction import stripe_payloads as ev
 from workers import context
 from workers.actors._declare import declare
 from workers.broker import make_broker
+from workers.contract import HANDLED_TYPES
 from workers.log_writer import LogWriter
 
 SECRET = "whsec_e2e_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -57,8 +58,7 @@ def worker(redis_url: str, redis_client: redis.Redis, engine: Engine) -> Iterato
 
 
 def ev_types() -> list[str]:
-    return ["checkout.session.completed", "invoice.paid", "charge.refunded",
-            "customer.subscription.deleted"]  # fmt: skip
+    return list(HANDLED_TYPES)
 
 
 def wait_for(predicate: object, timeout: float = 10.0) -> None:
@@ -141,3 +141,100 @@ def test_a_signed_checkout_becomes_a_commission_and_every_delivery_a_log_row(
     processed = next(row for row in log if row["outcome"] == "processed")
     assert processed["commission_ids"] == [commissions[0]["id"]]
     assert processed["attempt"] == 1
+
+
+def test_every_flow_of_stripe_goes_through_the_running_service(
+    engine: Engine,
+    worker: RedisBroker,
+    redis_url: str,
+    redis_client: redis.Redis,
+    secret_box: SecretBox,
+    cli: Cli,
+) -> None:
+    """A Payment Link sale, a delayed payment, a refund that fails, a dispute lost and one won:
+    signed, through the ingress and the workers, read back with the CLI."""
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        ws = workspaces.create(session, name="Shop")
+        program = programs.create(
+            session, workspace_id=ws.id, name="P", terms=ProgramTerms(PercentReward(3000))
+        )
+        partner = partners.create(session, workspace_id=ws.id, program_id=program.id, name="J")
+        click = clicks.create(session, partner_id=partner.id)
+        ep = endpoints.create(session, workspace_id=ws.id)
+        endpoints.add_secret(session, secret_box, endpoint_id=ep.id, secret=SECRET)
+        workspace_id, endpoint_id, click_id = ws.id, ep.id, click.id
+
+    def sale(name: str, **fields: object) -> ev.BuiltEvent:
+        return ev.checkout_session_completed(
+            session_id=f"cs_e2e_{name}", payment_intent=f"pi_{name}", amount=10_000, **fields
+        )
+
+    link = sale("link", client_reference_id=f"trac_{click_id}")
+    unpaid = {"click_id": click_id, "payment_status": "unpaid"}
+    delayed = sale("delayed", **unpaid)
+    succeeded = ev.checkout_session_async_payment(
+        succeeded=True, session_id="cs_e2e_delayed", payment_intent="pi_delayed",
+        amount=10_000, click_id=click_id, customer=delayed.ids["customer"],
+    )  # fmt: skip
+    charge = {"charge_id": "ch_refund", "payment_intent": "pi_refund"}
+    flows = [
+        link,
+        delayed,
+        succeeded,
+        sale("refund", click_id=click_id),
+        ev.charge_refunded(amount=10_000, amount_refunded=5_000, **charge),
+        ev.charge_refund_updated(status="failed", amount=5_000, **charge),
+        sale("lost", click_id=click_id),
+        ev.charge_dispute_created(payment_intent="pi_lost", dispute_id="dp_lost"),
+        ev.charge_dispute_closed(status="lost", payment_intent="pi_lost", dispute_id="dp_lost"),
+        sale("won", click_id=click_id),
+        ev.charge_dispute_created(payment_intent="pi_won", dispute_id="dp_won"),
+        ev.charge_dispute_closed(status="won", payment_intent="pi_won", dispute_id="dp_won"),
+    ]
+    app = create_app(engine=engine, redis_url=redis_url, secret_box=secret_box)
+    with TestClient(app) as client:
+        for built in flows:
+            body = built.encode()
+            headers = {"Stripe-Signature": sign(SECRET, body, int(time.time()))}
+            answer = client.post(f"/api/webhooks/{endpoint_id}", content=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+
+            def settled(event_id: str = built.id) -> bool:
+                with Session(engine) as session:
+                    found = session.scalars(
+                        select(WebhookEventLog.id).where(
+                            WebhookEventLog.stripe_event_id == event_id
+                        )
+                    ).first()
+                return found is not None
+
+            # One after the other, as a merchant's Stripe would send them over days.
+            wait_for(settled)
+
+    log = cli.ok("events", "list", "--workspace", workspace_id, "--json").json()
+    verdicts = {r["stripe_event_id"]: (r["outcome"], r["reason"]) for r in log}
+    assert [verdicts[b.id] for b in flows] == [
+        ("processed", None),
+        ("skipped", "awaiting_payment"),
+        *[("processed", None)] * 10,
+    ]
+    commissions = cli.ok("commissions", "list", "--workspace", workspace_id, "--json").json()
+    with Session(engine) as session:
+        sources = dict(session.execute(select(Commission.id, Commission.attribution_source)).all())
+    by_session = {c["checkout_session_id"]: c for c in commissions}
+    view = {
+        name: (c["status"], c["reason"], c["amount"], sources[c["id"]])
+        for name in ("link", "delayed", "refund", "lost", "won")
+        for c in [by_session[f"cs_e2e_{name}"]]
+    }
+    assert view == {
+        "link": ("PENDING", None, 3_000, "client_reference_id"),
+        "delayed": ("PENDING", None, 3_000, "click_metadata"),
+        # refunded half, then the refund failed: all of it back
+        "refund": ("PENDING", None, 3_000, "click_metadata"),
+        "lost": ("CANCELED", "dispute_lost", 3_000, "click_metadata"),
+        # held while the dispute was open, then back to PENDING inside the holding period
+        "won": ("PENDING", None, 3_000, "click_metadata"),
+    }
+    assert len(commissions) == 5

@@ -1,7 +1,7 @@
 """Reconciliation: queue the events Stripe has that this service never saw (issue #5).
 
 Stripe keeps events for 30 days and lists them through its Events API. `reconcile_workspace`
-lists a workspace's events of the four handled types created since a given time, with the
+lists a workspace's events of the handled types created since a given time, with the
 workspace's own API key, and queues each one that neither the ingress (its idempotency key in
 Redis, kept 4 days, under any endpoint of the workspace) nor the workers (`applied_events` in
 PostgreSQL, kept for good) have seen. It queues through the ingress' own code, `delivery_item`

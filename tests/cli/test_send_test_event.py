@@ -173,9 +173,11 @@ def test_the_event_is_signed_with_the_newest_active_secret_and_posted_to_the_end
     assert (out["status_code"], out["ingress_status"], out["outcome"]) == (200, "queued", None)
     assert out["secret_last4"] == SECRET[-4:]
     assert out["commissions"] == []
-    [refund] = out["next"]
+    refund, dispute = out["next"]
     assert shlex.split(refund)[3:7] == ["--type", "charge.refunded", "--payment-intent",
                                         event.payment_intent_id]  # fmt: skip
+    assert shlex.split(dispute)[3:7] == ["--type", "charge.dispute.created", "--payment-intent",
+                                         event.payment_intent_id]  # fmt: skip
 
 
 def test_url_sends_elsewhere_and_the_api_version_picks_the_payload_shape(
@@ -274,12 +276,21 @@ def test_an_endpoint_it_cannot_sign_for_is_a_clear_error(
     ("args", "code", "expected"),
     [
         (["--type", "invoice.paid", "--click-id", "clk_1"], 2,
-         "--click-id does not go with --type invoice.paid (only checkout.session.completed)"),
+         "--click-id does not go with --type invoice.paid (only checkout.session.completed, "
+         "checkout.session.async_payment_succeeded, checkout.session.async_payment_failed)"),
+        (["--type", "charge.dispute.created", "--status", "won"], 2,
+         "--status won does not go with --type charge.dispute.created (it takes "
+         "needs_response, warning_needs_response, under_review, warning_under_review)"),
+        (["--type", "charge.refunded", "--status", "failed"], 2,
+         "--status does not go with --type charge.refunded (only charge.refund.updated, "
+         "charge.dispute.created, charge.dispute.closed)"),
         (["--type", "checkout.session.completed", "--refunded", "5"], 2,
          "--refunded does not go with --type checkout.session.completed (only charge.refunded)"),
         (["--type", "customer.subscription.deleted", "--amount", "5"], 2,
          "--amount does not go with --type customer.subscription.deleted (only "
-         "checkout.session.completed, invoice.paid, charge.refunded)"),
+         "checkout.session.completed, checkout.session.async_payment_succeeded, "
+         "checkout.session.async_payment_failed, invoice.paid, charge.refunded, "
+         "charge.refund.updated, charge.dispute.created, charge.dispute.closed)"),
         (["--type", "refund"], 2, "Invalid value for '--type'"),
         ([], 2, "Missing option '--type'"),
         (["--type", "checkout.session.completed", "--amount", "4", "--tax", "5"], 1,
@@ -447,7 +458,7 @@ def test_a_sale_becomes_a_commission_and_its_refund_cancels_it(
     assert commission["payment_intent_id"] == sale["ids"]["payment_intent"]
     assert sale["commission_ids"] == [commission["id"]]
 
-    [refund_step] = sale["next"]
+    refund_step, _dispute_step = sale["next"]
     refund = run_next(live, refund_step)
     assert refund["type"] == "charge.refunded"
     assert refund["outcome"] == "processed"
@@ -456,6 +467,50 @@ def test_a_sale_becomes_a_commission_and_its_refund_cancels_it(
     assert view(canceled) == ("SALE", None, "CANCELED", 900, "usd", 4500, "refunded", False)
     ledger = live.json("commissions", "list", "--workspace", shop.workspace_id)
     assert [(c["id"], c["status"]) for c in ledger] == [(commission["id"], "CANCELED")]
+
+
+@pytest.mark.slow
+def test_a_dispute_holds_the_sale_and_a_lost_one_cancels_it(
+    live: RecordingCli, shop_of: Callable[..., Shop]
+) -> None:
+    shop = shop_of(2000)
+    sale = send(live, shop.endpoint_id, "--type", "checkout.session.completed",
+                "--click-id", shop.click_id, "--amount", "5000")  # fmt: skip
+    [commission] = sale["commissions"]
+    _refund_step, dispute_step = sale["next"]
+    opened = run_next(live, dispute_step)
+    assert (opened["type"], opened["outcome"]) == ("charge.dispute.created", "processed")
+    [held] = opened["commissions"]
+    assert (held["id"], held["status"], held["reason"]) == (commission["id"], "ON_HOLD",
+                                                            "disputed")  # fmt: skip
+    won_step, lost_step = opened["next"]
+    assert "--status won" in won_step
+    lost = run_next(live, lost_step)
+    assert (lost["type"], lost["outcome"]) == ("charge.dispute.closed", "processed")
+    [canceled] = lost["commissions"]
+    assert view(canceled) == ("SALE", None, "CANCELED", 1000, "usd", 5000, "dispute_lost", False)
+
+
+@pytest.mark.slow
+def test_a_delayed_payment_earns_when_it_succeeds(
+    live: RecordingCli, shop_of: Callable[..., Shop]
+) -> None:
+    shop = shop_of(2000)
+    unpaid = send(live, shop.endpoint_id, "--type", "checkout.session.completed",
+                  "--click-id", shop.click_id, "--amount", "3000",
+                  "--payment-status", "unpaid")  # fmt: skip
+    assert (unpaid["outcome"], unpaid["reason"], unpaid["commissions"]) == (
+        "skipped",
+        "awaiting_payment",
+        [],
+    )
+    succeeded_step, failed_step = unpaid["next"]
+    assert "async_payment_failed" in failed_step
+    paid = run_next(live, succeeded_step)
+    assert (paid["type"], paid["outcome"]) == ("checkout.session.async_payment_succeeded",
+                                               "processed")  # fmt: skip
+    [commission] = paid["commissions"]
+    assert view(commission) == ("SALE", None, "PENDING", 600, "usd", 3000, None, False)
 
 
 @pytest.mark.slow
@@ -617,13 +672,44 @@ def test_after_an_invoice_come_its_refund_the_next_month_and_the_deletion() -> N
     assert steps == [
         f"traaaction send-test-event ep_1 --type charge.refunded --payment-intent pi_1 "
         f"--amount 2000 --currency eur {tail}",
+        "traaaction send-test-event ep_1 --type charge.dispute.created --payment-intent pi_1 "
+        "--amount 2000 --currency eur --url 'http://x/y z'",
         f"traaaction send-test-event ep_1 --type invoice.paid --subscription sub_1 --month 5 "
         f"--amount 2000 --currency eur --tax 200 {tail}",
         f"traaaction send-test-event ep_1 --type customer.subscription.deleted "
         f"--subscription sub_1 {tail}",
     ]
-    refund = fx.charge_refunded(created=fx_now())
-    assert next_steps(refund, {}, endpoint_id="ep_1", extra=[]) == []
+    deletion = fx.customer_subscription_deleted(subscription="sub_1", created=fx_now())
+    assert next_steps(deletion, {}, endpoint_id="ep_1", extra=[]) == []
+
+
+def test_after_a_refund_comes_its_failure_and_after_a_dispute_its_two_ends() -> None:
+    refund = fx.charge_refunded(charge_id="ch_1", payment_intent="pi_1", amount=3000,
+                                amount_refunded=1200, created=fx_now())  # fmt: skip
+    assert next_steps(refund, {}, endpoint_id="ep_1", extra=[]) == [
+        "traaaction send-test-event ep_1 --type charge.refund.updated --charge ch_1 "
+        "--payment-intent pi_1 --amount 1200 --status failed"
+    ]
+    dispute = fx.charge_dispute_created(dispute_id="dp_1", charge_id="ch_1", payment_intent="pi_1",
+                                        amount=3000, currency="eur")  # fmt: skip
+    assert next_steps(dispute, {}, endpoint_id="ep_1", extra=[]) == [
+        "traaaction send-test-event ep_1 --type charge.dispute.closed --dispute dp_1 "
+        f"--charge ch_1 --payment-intent pi_1 --amount 3000 --currency eur --status {outcome}"
+        for outcome in ("won", "lost")
+    ]
+
+
+def test_an_unpaid_checkout_is_followed_by_its_outcome_on_the_same_session() -> None:
+    built = fx.checkout_session_completed(payment_status="unpaid", session_id="cs_test_1",
+                                          payment_intent="pi_1", customer="cus_1", amount=900,
+                                          click_id="clk_1")  # fmt: skip
+    steps = next_steps(built, {"click_id": "clk_1"}, endpoint_id="ep_1", extra=[])
+    assert steps == [
+        f"traaaction send-test-event ep_1 --type checkout.session.async_payment_{outcome} "
+        "--session cs_test_1 --mode payment --amount 900 --customer cus_1 "
+        "--payment-intent pi_1 --click-id clk_1"
+        for outcome in ("succeeded", "failed")
+    ]
 
 
 def fx_now() -> int:

@@ -28,7 +28,14 @@ from traaaction.cli._sending import (
     refusal,
     sign_now,
 )
-from traaaction.cli._test_events import DEFAULT_AMOUNT, build_event, check_options, next_steps
+from traaaction.cli._test_events import (
+    ALL_STATUSES,
+    DEFAULT_AMOUNT,
+    STATUSES,
+    build_event,
+    check_options,
+    next_steps,
+)
 from traaaction.cli.endpoints import endpoint_url
 
 #: settled outcomes that mean the pipeline did its work (exit 0)
@@ -44,7 +51,11 @@ _SKIP_HINTS = {
     ),
     "unlinked_charge": (
         "no commission has this payment intent: pass --payment-intent of a sale or an "
-        "invoice sent before"
+        "invoice sent before (the event waits for one, see docs/commissions.md)"
+    ),
+    "awaiting_payment": (
+        "the attribution is recorded; the commission comes with "
+        "checkout.session.async_payment_succeeded (the commands below send it)"
     ),
 }
 
@@ -127,10 +138,22 @@ _amount = click.IntRange(0, sp.MAX_AMOUNT)
     help="checkout: a one-off sale or a subscription's first payment.  [default: payment]",
 )
 @click.option(
+    "--payment-status",
+    type=click.Choice(["paid", "unpaid"]),
+    help="checkout.session.completed: unpaid is a delayed payment method (SEPA, ACH), whose "
+    "outcome follows as checkout.session.async_payment_succeeded or _failed.  [default: paid]",
+)
+@click.option(
+    "--session",
+    help="checkout: cs_..., the session's id (a delayed payment's outcome names its "
+    "completion's).  [default: new]",
+)
+@click.option(
     "--amount",
     type=_amount,
     help="Minor units, tax included: checkout amount_total, invoice amount_paid, the refunded "
-    f"charge's amount.  [default: {DEFAULT_AMOUNT}]",
+    "charge's amount, the updated refund's or the dispute's amount.  "
+    f"[default: {DEFAULT_AMOUNT}]",
 )
 @click.option("--tax", type=_amount, help="checkout, invoice: the tax part of --amount.")
 @click.option("--currency", help="Lower-case ISO code.  [default: usd]")
@@ -140,7 +163,22 @@ _amount = click.IntRange(0, sp.MAX_AMOUNT)
 )
 @click.option("--payment-intent", help="pi_...: a sale's or an invoice's, to refund it.")
 @click.option("--invoice", help="in_...: the invoice id (a checkout's first invoice, say).")
-@click.option("--charge", help="refund: ch_..., to refund the same charge again.")
+@click.option(
+    "--charge", help="refund, refund update, dispute: ch_..., the charge of an earlier event."
+)
+@click.option("--refund", help="charge.refund.updated: re_..., the refund.  [default: new]")
+@click.option(
+    "--dispute",
+    help="dispute: dp_..., the dispute that charge.dispute.closed closes.  [default: new]",
+)
+@click.option(
+    "--status",
+    type=click.Choice(ALL_STATUSES),
+    help="charge.refund.updated: the refund's status "
+    f"[default: {STATUSES['charge.refund.updated'][0]}]; charge.dispute.created: how it opens "
+    f"[default: {STATUSES['charge.dispute.created'][0]}]; charge.dispute.closed: how it ends "
+    f"[default: {STATUSES['charge.dispute.closed'][0]}].",
+)
 @click.option(
     "--billing-reason",
     type=click.Choice(sp.BILLING_REASONS),

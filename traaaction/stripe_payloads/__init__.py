@@ -25,11 +25,23 @@ from traaaction.stripe_payloads.checkout import (
     checkout_session_completed,
 )
 from traaaction.stripe_payloads.delivery import STRIPE_USER_AGENT, delivery, stripe_headers
+from traaaction.stripe_payloads.dispute import (
+    CLOSED_STATUSES as DISPUTE_CLOSED_STATUSES,
+)
+from traaaction.stripe_payloads.dispute import (
+    OPEN_STATUSES as DISPUTE_OPEN_STATUSES,
+)
+from traaaction.stripe_payloads.dispute import charge_dispute_closed, charge_dispute_created
 from traaaction.stripe_payloads.envelope import (
+    ASYNC_PAYMENT_FAILED,
+    ASYNC_PAYMENT_SUCCEEDED,
     CHARGE_REFUNDED,
     CHECKOUT_COMPLETED,
+    DISPUTE_CLOSED,
+    DISPUTE_CREATED,
     EVENT_TYPES,
     INVOICE_PAID,
+    REFUND_UPDATED,
     SUBSCRIPTION_DELETED,
     BuiltEvent,
     Payload,
@@ -52,12 +64,19 @@ from traaaction.stripe_payloads.ids import (
 from traaaction.stripe_payloads.invoice import BILLING_REASONS, invoice_paid
 from traaaction.stripe_payloads.invoice_lines import Line, LineKind
 from traaaction.stripe_payloads.parties import Address, Buyer, Card, Shop
+from traaaction.stripe_payloads.refund import (
+    REFUND_STATUSES,
+    REFUND_UPDATED_AT,
+    charge_refund_updated,
+)
 from traaaction.stripe_payloads.subscription import (
     DELETION_CREATED,
     customer_subscription_deleted,
 )
 
 __all__ = [
+    "ASYNC_PAYMENT_FAILED",
+    "ASYNC_PAYMENT_SUCCEEDED",
     "AUTO",
     "BASIL",
     "BILLING_REASONS",
@@ -66,12 +85,19 @@ __all__ = [
     "CHECKOUT_CREATED",
     "DEFAULT_API_VERSION",
     "DELETION_CREATED",
+    "DISPUTE_CLOSED",
+    "DISPUTE_CLOSED_STATUSES",
+    "DISPUTE_CREATED",
+    "DISPUTE_OPEN_STATUSES",
     "EVENT_TYPES",
     "INVOICE_PAID",
     "MAX_AMOUNT",
     "MODES",
     "PRE_BASIL",
     "REFUND_CREATED",
+    "REFUND_STATUSES",
+    "REFUND_UPDATED",
+    "REFUND_UPDATED_AT",
     "STRIPE_USER_AGENT",
     "SUBSCRIPTION_DELETED",
     "Address",
@@ -84,6 +110,9 @@ __all__ = [
     "LineKind",
     "Payload",
     "Shop",
+    "charge_dispute_closed",
+    "charge_dispute_created",
+    "charge_refund_updated",
     "charge_refunded",
     "check_api_version",
     "check_currency",

@@ -29,8 +29,22 @@ SUBSCRIPTION_DELETED: Final = "customer.subscription.deleted"
 #: a delayed payment's outcome: the same Checkout Session object as its completion
 ASYNC_PAYMENT_SUCCEEDED: Final = "checkout.session.async_payment_succeeded"
 ASYNC_PAYMENT_FAILED: Final = "checkout.session.async_payment_failed"
-#: the types send-test-event builds, one builder each (the delayed payments: not yet)
-EVENT_TYPES: Final = (CHECKOUT_COMPLETED, INVOICE_PAID, CHARGE_REFUNDED, SUBSCRIPTION_DELETED)
+#: a refund's later news (it failed, or was canceled), and a charge's disputes
+REFUND_UPDATED: Final = "charge.refund.updated"
+DISPUTE_CREATED: Final = "charge.dispute.created"
+DISPUTE_CLOSED: Final = "charge.dispute.closed"
+#: the types send-test-event builds, one builder each
+EVENT_TYPES: Final = (
+    CHECKOUT_COMPLETED,
+    ASYNC_PAYMENT_SUCCEEDED,
+    ASYNC_PAYMENT_FAILED,
+    INVOICE_PAID,
+    CHARGE_REFUNDED,
+    REFUND_UPDATED,
+    DISPUTE_CREATED,
+    DISPUTE_CLOSED,
+    SUBSCRIPTION_DELETED,
+)
 
 Payload = dict[str, Any]
 _CONTAINERS = (dict, list)

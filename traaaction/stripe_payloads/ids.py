@@ -60,6 +60,8 @@ SHAPES: Final[dict[str, tuple[str, int, str]]] = {
     "subscription": ("sub", 24, "1"),
     "invoice": ("in", 24, "1"),
     "charge": ("ch", 24, "3"),
+    "refund": ("re", 24, "3"),
+    "dispute": ("dp", 24, "1"),
 }
 
 
