@@ -146,14 +146,6 @@ class CancelCommission:
 
 
 @dataclass(frozen=True, slots=True)
-class ReduceCommission:
-    """An unpaid entry partly refunded: its amount becomes `amount`."""
-
-    commission_id: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
 class CreateClawback:
     reverses_commission_id: str
     #: negative takes money back; positive gives back what an earlier clawback took (a failed
@@ -229,7 +221,6 @@ Command = (
     | SetAnchor
     | Renumber
     | CancelCommission
-    | ReduceCommission
     | CreateClawback
     | RecordSubscriptionEnd
     | Park

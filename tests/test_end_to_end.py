@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import dramatiq
 import pytest
@@ -165,7 +166,7 @@ def test_every_flow_of_stripe_goes_through_the_running_service(
         endpoints.add_secret(session, secret_box, endpoint_id=ep.id, secret=SECRET)
         workspace_id, endpoint_id, click_id = ws.id, ep.id, click.id
 
-    def sale(name: str, **fields: object) -> ev.BuiltEvent:
+    def sale(name: str, **fields: Any) -> ev.BuiltEvent:
         return ev.checkout_session_completed(
             session_id=f"cs_e2e_{name}", payment_intent=f"pi_{name}", amount=10_000, **fields
         )
@@ -177,14 +178,17 @@ def test_every_flow_of_stripe_goes_through_the_running_service(
         succeeded=True, session_id="cs_e2e_delayed", payment_intent="pi_delayed",
         amount=10_000, click_id=click_id, customer=delayed.ids["customer"],
     )  # fmt: skip
-    charge = {"charge_id": "ch_refund", "payment_intent": "pi_refund"}
     flows = [
         link,
         delayed,
         succeeded,
         sale("refund", click_id=click_id),
-        ev.charge_refunded(amount=10_000, amount_refunded=5_000, **charge),
-        ev.charge_refund_updated(status="failed", amount=5_000, **charge),
+        ev.charge_refunded(
+            amount=10_000, amount_refunded=5_000, charge_id="ch_refund", payment_intent="pi_refund"
+        ),
+        ev.charge_refund_updated(
+            status="failed", amount=5_000, charge_id="ch_refund", payment_intent="pi_refund"
+        ),
         sale("lost", click_id=click_id),
         ev.charge_dispute_created(payment_intent="pi_lost", dispute_id="dp_lost"),
         ev.charge_dispute_closed(status="lost", payment_intent="pi_lost", dispute_id="dp_lost"),

@@ -21,7 +21,6 @@ from domain.decisions import (
     RecordRefundFailure,
     RecordRefundSnapshot,
     RecordSubscriptionEnd,
-    ReduceCommission,
     Renumber,
     RestateCommission,
     SetAnchor,
@@ -94,8 +93,6 @@ def _apply_one(session: Session, ctx: EventContext, command: Command, result: Ap
             result.commission_ids.append(command.commission_id)
         case CancelCommission():
             _cancel(session, ctx, command, result)
-        case ReduceCommission():
-            _reduce(session, ctx, command, result)
         case CreateClawback():
             created = creating.create_clawback(session, ctx, command)
             if created is not None:
@@ -226,24 +223,6 @@ def _cancel(
             canceled_at=ctx.now,
             updated_at=ctx.now,
         )
-        .returning(Commission.id)
-    ).scalar()
-    if changed:
-        result.commission_ids.append(changed)
-
-
-def _reduce(
-    session: Session, ctx: EventContext, command: ReduceCommission, result: Applied
-) -> None:
-    # Only ever downwards: a stale refund event cannot give back what a later one took.
-    changed = session.execute(
-        update(Commission)
-        .where(
-            Commission.id == command.commission_id,
-            Commission.status.in_(_UNPAID),
-            Commission.amount > command.amount,
-        )
-        .values(amount=command.amount, updated_at=ctx.now)
         .returning(Commission.id)
     ).scalar()
     if changed:

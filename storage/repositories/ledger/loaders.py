@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.attribution import SessionAttribution
-from domain.clawback import LinkedCommission
 from domain.decisions import Referral
 from domain.recurring import ExistingRecurring, SubscriptionState
 from storage.db import driver_connection
@@ -157,50 +156,6 @@ def load_subscription_state(
             for c in recurring
         ),
     )
-
-
-def load_linked_commissions(
-    session: Session,
-    workspace_id: str,
-    *,
-    payment_intent_id: str | None,
-    charge_id: str | None,
-    invoice_id: str | None = None,
-) -> list[LinkedCommission]:
-    """The commissions (not clawbacks) tied to any of these payments, locked for update, with
-    how much of each was clawed back already."""
-    conditions = []
-    if payment_intent_id:
-        conditions.append(Commission.payment_intent_id == payment_intent_id)
-    if charge_id:
-        conditions.append(Commission.charge_id == charge_id)
-    if invoice_id:
-        conditions.append(Commission.invoice_id == invoice_id)
-    if not conditions:
-        return []
-    rows = list(
-        session.scalars(
-            select(Commission)
-            .where(
-                Commission.workspace_id == workspace_id,
-                Commission.kind != "CLAWBACK",
-                or_(*conditions),
-            )
-            .order_by(Commission.created_at, Commission.id)
-            .with_for_update()
-        )
-    )
-    clawed = dict(
-        session.execute(
-            select(Commission.reverses_commission_id, func.sum(-Commission.amount))
-            .where(Commission.reverses_commission_id.in_([r.id for r in rows]))
-            .group_by(Commission.reverses_commission_id)
-        ).all()
-    )
-    return [
-        LinkedCommission(r.id, r.status, r.original_amount, r.amount, int(clawed.get(r.id, 0)))
-        for r in rows
-    ]
 
 
 def pending_of_subscription(session: Session, workspace_id: str, subscription_id: str) -> list[str]:
