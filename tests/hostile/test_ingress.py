@@ -254,18 +254,16 @@ def test_a_thin_event_is_refused_by_name(
     assert_nothing_kept(redis_client)
 
 
-@pytest.mark.parametrize(
-    "account", ["acct_1Nv0FGQ9RKHgCVdK", 42, None, {"id": "acct_1"}, "acct_\x00"]
-)
+@pytest.mark.parametrize("account", ["acct_1Nv0FGQ9RKHgCVdK", None])
 def test_a_connect_event_is_queued_for_the_endpoint_s_workspace_whatever_its_account(
     client: TestClient, ep: Endpoint, redis_client: redis.Redis, account: object
 ) -> None:
     """What the ingress does with Connect (stripe-webhooks.md: `account` is set on events of
-    connected accounts): it neither requires nor reads `account`. An endpoint belongs to one
-    workspace, and every event it verifies is that workspace's, whichever Stripe account it
-    names: a merchant who registers a Connect endpoint gets its connected accounts' sales
-    attributed too (if they carry this workspace's click ids). The body goes to the workers
-    unchanged, `account` included; the worker's parser ignores it."""
+    connected accounts): it does not require `account`. An endpoint belongs to one workspace,
+    and every event it verifies is that workspace's, whichever Stripe account it names: a
+    platform that registers a Connect endpoint gets its connected accounts' sales attributed
+    too (docs/operations.md, "Stripe Connect"). The body goes to the workers unchanged,
+    `account` included: they read it from there (onto log rows and commissions)."""
     body = dumps(event("evt_connect", account=account))
     assert deliver(client, ep, body) == (
         200,
@@ -275,6 +273,17 @@ def test_a_connect_event_is_queued_for_the_endpoint_s_workspace_whatever_its_acc
     assert message["kwargs"]["workspace_id"] == ep.workspace_id
     assert message["kwargs"]["body"] == body.decode()
     assert "account" not in message["kwargs"]
+
+
+@pytest.mark.parametrize("account", [42, {"id": "acct_1"}, "acct_\x00", "cus_1", ""])
+def test_a_signed_event_whose_account_is_not_an_account_id_is_refused_by_name(
+    client: TestClient, ep: Endpoint, redis_client: redis.Redis, account: object
+) -> None:
+    """Stripe never sends such an `account`; the workers would store it on the ledger, so it
+    is refused like any malformed envelope field: 400 with its code, nothing queued."""
+    body = dumps(event("evt_connect", account=account))
+    assert deliver(client, ep, body) == (400, {"error": "invalid_account"})
+    assert queued_messages(redis_client) == []
 
 
 # --- the route itself ---------------------------------------------------------------------------
