@@ -122,9 +122,12 @@ def partner_create(workspace_id: str, program_id: str, name: str, as_json: bool)
 @click.argument("promotion_code_id")
 @json_option
 def partner_add_promotion_code(partner_id: str, promotion_code_id: str, as_json: bool) -> None:
-    """Credit the partner for checkouts and invoices that use the promotion code
-    PROMOTION_CODE_ID (Stripe's promo_... id, not the code customers type). One partner per
-    code in a workspace; adding it again to the same partner changes nothing."""
+    """Register PROMOTION_CODE_ID (Stripe's promo_... id, not the code customers type) as
+    the partner's. One partner per code in a workspace; adding it again to the same partner
+    changes nothing.
+
+    Not yet used by attribution: crediting the partner for sales that use the code (source 3
+    of docs/commissions.md, "Attribution") is the next step of issue #13."""
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
         added = promotion_codes.add(
             session, partner_id=partner_id, promotion_code_id=promotion_code_id
