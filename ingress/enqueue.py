@@ -101,6 +101,8 @@ def delivery_item(
             "stripe_event_id": envelope.id,
             "event_type": envelope.type,
             "livemode": envelope.livemode,
+            # Connect: the rows the ingress writes itself (ignored, duplicate) keep it too
+            "stripe_account": envelope.account,
             "received_at": received_ms,
         }
     )

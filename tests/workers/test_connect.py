@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.months import add_months
+from ingress.enqueue import delivery_item
+from ingress.envelope import parse_envelope
 from storage.crypto import SecretBox
 from storage.db import make_session_factory
 from storage.models import Attribution, Commission, WebhookEventLog
@@ -245,3 +247,16 @@ def test_the_account_of_a_body_is_read_as_the_ingress_reads_it() -> None:
     # A lone surrogate orjson refuses, read as the parsers' json reads it.
     odd = connected(sale, ACCOUNT).replace('"cs_1"', '"cs_\\ud800"')
     assert account_of(odd) == ACCOUNT
+
+
+@pytest.mark.parametrize("event_type", ["payment_intent.created", "checkout.session.completed"])
+def test_the_rows_the_ingress_writes_keep_the_account(event_type: str) -> None:
+    """An ignored type, or a duplicate the ingress caught, is logged from the ingress' record."""
+    sale = ev.checkout_session_completed(session_id="cs_1", click_id=None)
+    body = json.loads(connected(sale, ACCOUNT))
+    body["type"] = event_type
+    raw = json.dumps(body).encode()
+    item = delivery_item("ep_1", "ws_1", parse_envelope(raw), raw, 1)
+    row = entry_to_row("1-0", {b"o": b"ignored", b"r": item.log_record})
+    assert row is not None
+    assert (row.stripe_event_id, row.stripe_account) == (sale.id, ACCOUNT)
