@@ -60,7 +60,8 @@ until it has been back for HEARTBEAT_TIMEOUT_MS, so an outage alone never requeu
 process' messages.
 
 Redis going away under a live process. Dramatiq leaves two ways to lose an accepted event
-there, both shown by tests/faults/test_redis_restart.py and closed by `Broker`:
+there, and a crash of Redis a third, all shown by tests/faults/test_redis_restart.py and
+closed by `Broker`:
 
 - a consumer thread that loses Redis drops the delayed messages it holds in memory (retries
   fetched from a delay queue, waiting for their backoff) and starts again 3 s later; their ids
@@ -69,6 +70,15 @@ there, both shown by tests/faults/test_redis_restart.py and closed by `Broker`:
   made (at boot, and after each such error), `Broker.consume` first puts the ids of this
   process' ack set of that queue back at its head. None of them is held then: only that
   queue's consumer thread holds or acks them, and it is making a new consumer.
+- a fetch that Redis ran but never answered (killed after its script moved the ids to this
+  process' ack set and wrote that to its append-only file, before the reply left) raises a
+  connection error in the consumer thread: the ids are in the ack set and in no thread's
+  hands, so the same would happen to them. So each time a consumer of a queue is made after
+  the first, `Broker.consume` puts back the ids of that ack set that this process does not
+  hold: `_Consumer` tells the broker each message it hands out, and each one acked or
+  nacked; the rest (fetched, never handed out) were lost with the reply. Only that queue's
+  consumer thread fetches, and it is making the new consumer, so nothing is fetched
+  meanwhile; worker threads acking meanwhile only shrink the ack set.
 - a failed attempt whose retry cannot be enqueued (Redis unreachable) is acknowledged anyway
   once Redis is back (Dramatiq logs the failed enqueue and moves on). `Broker.enqueue` makes a
   retry wait for Redis instead, in the worker thread, as Dramatiq's own ack does
@@ -86,8 +96,8 @@ from typing import Any
 import dramatiq
 import redis
 from dramatiq import Message, Middleware
-from dramatiq.broker import Consumer
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.broker import Consumer, MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage
@@ -241,28 +251,73 @@ class Maintenance(Middleware):
                 return
 
 
-# KEYS: this process' ack set of a queue, the queue, its messages. The ids of the ack set that
-# still have their message go back to the head of the queue; the ack set is emptied.
+# KEYS: this process' ack set of a queue, the queue, its messages; ARGV: the ids this process
+# holds. The other ids of the ack set that still have their message go back to the head of
+# the queue and leave the ack set.
 _REQUEUE_OWN = """
+local held = {}
+for _, id in ipairs(ARGV) do held[id] = true end
 local requeued = 0
 for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
-  if redis.call("HEXISTS", KEYS[3], id) == 1 then
-    redis.call("LPUSH", KEYS[2], id)
-    requeued = requeued + 1
+  if not held[id] then
+    if redis.call("HEXISTS", KEYS[3], id) == 1 then
+      redis.call("LPUSH", KEYS[2], id)
+      requeued = requeued + 1
+    end
+    redis.call("SREM", KEYS[1], id)
   end
 end
-redis.call("DEL", KEYS[1])
 return requeued
 """
+
+
+class _Consumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, telling its broker which fetched messages this process
+    holds: from the moment it hands one out until its ack or nack is written."""
+
+    broker: Broker
+
+    def __next__(self) -> MessageProxy | None:
+        message: MessageProxy | None = super().__next__()  # type: ignore[no-untyped-call]
+        if message is not None:
+            self.broker.held(self.queue_name).add(message.options["redis_message_id"])
+        return message
+
+    def ack(self, message: MessageProxy) -> None:
+        # raises while Redis is away: the message stays held, and in the ack set
+        super().ack(message)  # type: ignore[no-untyped-call]
+        self.broker.held(self.queue_name).discard(message.options["redis_message_id"])
+
+    def nack(self, message: MessageProxy) -> None:
+        super().nack(message)  # type: ignore[no-untyped-call]
+        self.broker.held(self.queue_name).discard(message.options["redis_message_id"])
 
 
 class Broker(RedisBroker):
     """Dramatiq's Redis broker, losing nothing when Redis goes away under a live process
     (see "Redis going away" above)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        # per queue, the redis message ids this process holds (see _Consumer); sets of str,
+        # whose add and discard are atomic under the GIL
+        self._held: dict[str, set[str]] = {}
+        self._held_lock = threading.Lock()
+
+    @property
+    def consumer_class(self) -> type[_Consumer]:
+        return _Consumer
+
+    def held(self, queue_name: str) -> set[str]:
+        with self._held_lock:
+            return self._held.setdefault(queue_name, set())
+
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         if queue_name.endswith(".DQ"):
-            self._requeue_own(queue_name)
+            # A delay queue's consumer thread keeps what it fetched in memory, and drops it
+            # all on a connection error: none of it is held any more.
+            self.held(queue_name).clear()
+        self._requeue_own(queue_name)
         return super().consume(queue_name, prefetch=prefetch, timeout=timeout)
 
     def _requeue_own(self, queue_name: str) -> None:
@@ -270,12 +325,16 @@ class Broker(RedisBroker):
         acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         client: redis.Redis = self.client
         try:
-            requeued = client.register_script(_REQUEUE_OWN)(keys=[acks, queue, f"{queue}.msgs"])
+            requeued = client.register_script(_REQUEUE_OWN)(
+                keys=[acks, queue, f"{queue}.msgs"], args=sorted(self.held(queue_name))
+            )
         except REDIS_DOWN as exc:
             # Still away: the consumer thread tries again 3 s later; the ack set waits.
             raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
         if requeued:
-            log.warning("broker.delayed_requeued", queue=queue_name, requeued=int(requeued))
+            delayed = queue_name.endswith(".DQ")
+            event = "broker.delayed_requeued" if delayed else "broker.unheld_requeued"
+            log.warning(event, queue=queue_name, requeued=int(requeued))
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         enqueue = super().enqueue
@@ -288,7 +347,7 @@ class Broker(RedisBroker):
 
 
 def make_broker(redis_url: str) -> RedisBroker:
-    broker = Broker(  # type: ignore[no-untyped-call]
+    broker = Broker(
         url=redis_url,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,

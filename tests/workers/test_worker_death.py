@@ -158,6 +158,41 @@ def test_a_dead_process_messages_go_back_to_the_head_of_their_queues(
     assert got[2].kwargs["n"] == 2
 
 
+def test_a_fetch_whose_reply_was_lost_is_put_back_when_the_consumer_is_made_again(
+    brokers: Callable[[], RedisBroker], own_redis: redis.Redis
+) -> None:
+    """Redis killed after running a fetch and before answering it: the fetched ids are in
+    this live process' ack set and in no thread's hands. The next consumer of that queue
+    (the consumer thread makes one after each connection error) puts them back, and only
+    them: a message a worker thread still holds stays with it."""
+    broker = brokers()
+    for n in range(4):
+        broker.enqueue(_message(n))
+    consumer = broker.consume(QUEUE, prefetch=2, timeout=10)
+    held = next(consumer)  # handed to a worker thread; its twin stays in the consumer's cache
+    assert held is not None
+    # The lost reply: Dramatiq's fetch script ran, its answer never arrived.
+    lost = broker.do_fetch(QUEUE, 1)  # type: ignore[attr-defined]
+    assert len(lost) == 1
+    assert own_redis.scard(_acks(broker, QUEUE)) == 3
+
+    # The connection error threw away the consumer and its cache: a new one is made.
+    again = broker.consume(QUEUE, prefetch=10, timeout=10)
+    assert own_redis.smembers(_acks(broker, QUEUE)) == {
+        held.options["redis_message_id"].encode()
+    }
+    got = [next(again) for _ in range(3)]
+    assert sorted(m.kwargs["n"] for m in got if m is not None) == [1, 2, 3]
+    # The held one is acked as always, through whichever consumer is current.
+    again.ack(held)
+    for message in got:
+        assert message is not None
+        again.ack(message)
+    assert not own_redis.exists(_acks(broker, QUEUE))
+    assert broker.consume(QUEUE, prefetch=1, timeout=10) is not None
+    assert own_redis.llen(queue_key(QUEUE)) == 0
+
+
 def test_dead_letters_expire_after_their_ttl(
     brokers: Callable[[], RedisBroker], own_redis: redis.Redis
 ) -> None:
