@@ -178,9 +178,7 @@ def test_a_fetch_whose_reply_was_lost_is_put_back_when_the_consumer_is_made_agai
 
     # The connection error threw away the consumer and its cache: a new one is made.
     again = broker.consume(QUEUE, prefetch=10, timeout=10)
-    assert own_redis.smembers(_acks(broker, QUEUE)) == {
-        held.options["redis_message_id"].encode()
-    }
+    assert own_redis.smembers(_acks(broker, QUEUE)) == {held.options["redis_message_id"].encode()}
     got = [next(again) for _ in range(3)]
     assert sorted(m.kwargs["n"] for m in got if m is not None) == [1, 2, 3]
     # The held one is acked as always, through whichever consumer is current.
