@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.logs import get_logger, redact
+from domain.envelope import is_account_id
 from domain.events import EventParseError
 from storage.db import unit_of_work
 from storage.models import DeadLetter, EventPayload
@@ -161,6 +162,17 @@ def _run(delivery: Delivery, *, dead_letter_id: str | None, dry_run: bool) -> Re
     )
 
 
+def _account_of(body: str) -> str | None:
+    """The body's Connect account, as the ingress recorded it on the event's other rows;
+    None for the platform's own, or a body that does not parse (the failure says why)."""
+    try:
+        root = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    account = root.get("account") if isinstance(root, dict) else None
+    return account if is_account_id(account) else None
+
+
 def _record_failure(
     delivery: Delivery, dead_letter_id: str | None, exc: BaseException, error: str
 ) -> None:
@@ -186,6 +198,7 @@ def _record_failure(
                         livemode=delivery.livemode,
                         reason=type(exc).__name__,
                         detail={**detail, "permanent": is_permanent(exc)},
+                        stripe_account=_account_of(delivery.body),
                     )
                 ],
             )

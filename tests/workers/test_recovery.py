@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
@@ -231,6 +232,17 @@ def test_a_replay_that_fails_again_keeps_the_dead_letter_open_with_the_new_error
     [row] = [r for r in shop.log() if r.outcome == "failed"]
     assert row.detail is not None
     assert (row.detail["replay_of"], row.detail["permanent"]) == (dl, True)
+
+
+def test_a_failed_replay_of_a_connected_accounts_event_logs_its_account(shop: Shop) -> None:
+    account = "acct_1Nv0FGQ9RKHgCVdK"
+    built = ev.checkout_session_completed(session_id="cs_acct", click_id=shop.click_id)
+    payload = {**built.body, "account": account}
+    payload["data"] = {"object": {**built.body["data"]["object"], "amount_total": "ten"}}
+    dl = dead_letter(shop, orjson.dumps(payload).decode())
+    assert replay.replay_dead_letter(dl).outcome == "failed"
+    [row] = [r for r in shop.log() if r.outcome == "failed"]
+    assert (row.reason, row.stripe_account) == ("EventParseError", account)
 
 
 def test_events_replay_reruns_a_skipped_event_after_its_click_is_fixed(shop: Shop) -> None:
