@@ -10,6 +10,7 @@ Dashboards read some of these tables directly; docs/dashboard.md lists that cont
 from storage.models.accounts import (
     Click,
     EndpointSecret,
+    Link,
     Partner,
     PartnerPromotionCode,
     Program,
@@ -51,6 +52,7 @@ __all__ = [
     "DeadLetter",
     "EndpointSecret",
     "EventPayload",
+    "Link",
     "ParkedEvent",
     "Partner",
     "PartnerPromotionCode",

@@ -132,6 +132,9 @@ class Partner(Base):
             ["program_id", "workspace_id"], ["programs.id", "programs.workspace_id"]
         ),
         CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        CheckConstraint(
+            "length(email) BETWEEN 3 AND 320 AND position('@' in email) > 1", name="email"
+        ),
         Index(None, "workspace_id", "created_at"),
         Index(None, "program_id"),
     )
@@ -142,6 +145,37 @@ class Partner(Base):
     )
     program_id: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+    #: for self-referral checks (migration 0008); None when not given
+    email: Mapped[str | None] = mapped_column(Text)
+
+
+class Link(Base):
+    """A partner's link: PUBLIC_BASE_URL/r/{key} redirects to `destination` and records a
+    click (migration 0008). Keys are unique in the deployment; links are disabled, never
+    deleted."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["partner_id", "workspace_id"], ["partners.id", "partners.workspace_id"]
+        ),
+        CheckConstraint("key ~ '^[A-Za-z0-9_-]{1,64}$'", name="key"),
+        CheckConstraint(
+            "destination ~ '^https?://' AND length(destination) <= 2048", name="destination"
+        ),
+        Index(None, "partner_id"),
+        Index(None, "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    partner_id: Mapped[str] = mapped_column(Text, nullable=False)
+    key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    destination: Mapped[str] = mapped_column(Text, nullable=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = timestamp_now()
 
 
@@ -163,6 +197,12 @@ class Click(Base):
     )
     partner_id: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = timestamp_now()
+    #: what the /r/{key} redirect recorded (migration 0008); None for CLI-made clicks
+    link_id: Mapped[str | None] = mapped_column(Text, ForeignKey("links.id"), index=True)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    #: a keyed hash of the client's IP, never the IP itself
+    ip_hash: Mapped[str | None] = mapped_column(Text)
 
 
 class PartnerPromotionCode(Base):
