@@ -1,5 +1,5 @@
 """checkout.session.completed (and its delayed payment): who referred the sale, and the first
-commission."""
+commission (domain.referral_sources chooses the referral)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from domain.decisions import (
     CreateAttribution,
     CreateCommission,
     Decision,
+    JoinAttribution,
     Links,
     Park,
     Referral,
@@ -18,6 +19,7 @@ from domain.decisions import (
 )
 from domain.events import CheckoutSessionCompleted
 from domain.money import checkout_commissionable
+from domain.referral_sources import Chosen, Sources, choose
 from domain.rewards import reward
 
 #: a click id in client_reference_id may carry this prefix, which tells a merchant's own
@@ -94,41 +96,79 @@ def _first_commission(
     )
 
 
-def _referral_check(
-    event: CheckoutSessionCompleted, referral: Referral | None
-) -> tuple[Referral, AttributionSource] | SkipReason:
-    """The referral and the place of the session that named it, or why there is none."""
-    candidates = click_candidates(event)
-    if not candidates:
-        return SkipReason.MISSING_CLICK_ID
-    source = next((s for c, s in candidates if referral and c == referral.click_id), None)
-    if referral is None or source is None:
-        return SkipReason.UNKNOWN_CLICK_ID
+def _referral_check(event: CheckoutSessionCompleted, sources: Sources) -> Chosen | SkipReason:
+    """The referral and the source that named it (domain.referral_sources), or why there is
+    none."""
+    chosen = choose(sources, event.created)
+    if isinstance(chosen, SkipReason):
+        return chosen
     if event.mode not in {"payment", "subscription"}:
         return SkipReason.NO_PAYMENT
-    return referral, source
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceAttribution:
+    """A subscription's attribution that one of its invoices recorded (no checkout had), as
+    the subscription's checkout finds it when it is applied later."""
+
+    attribution_id: str
+    referral: Referral
+    #: whether the invoice made the subscription's RECURRING month 1
+    month_one: bool
+
+
+def _join_invoice_attribution(
+    event: CheckoutSessionCompleted,
+    joined: InvoiceAttribution,
+    *,
+    subscription_ended_at: int | None,
+) -> Decision:
+    """The checkout of a subscription an invoice attributed first: the session joins that
+    attribution, and makes month 1 only if the invoice did not."""
+    join = JoinAttribution(joined.attribution_id, event.session_id)
+    if event.payment_status == "unpaid":
+        return Decision.skipped(SkipReason.AWAITING_PAYMENT, join)
+    if joined.month_one:
+        return Decision.skipped(SkipReason.MONTH_ONE_VIA_INVOICE, join)
+    commission = _first_commission(
+        event,
+        joined.referral,
+        service_start=event.created,
+        subscription_ended_at=subscription_ended_at,
+    )
+    if commission is None:
+        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, join)
+    return Decision((join, commission))
 
 
 def decide_checkout(
     event: CheckoutSessionCompleted,
-    referral: Referral | None,
+    sources: Sources,
     *,
     subscription_ended_at: int | None = None,
+    invoice_attribution: InvoiceAttribution | None = None,
 ) -> Decision:
     """The rules of docs/commissions.md, "Attribution", in their order.
 
-    `referral` is the first of `click_candidates(event)` that is a click of the endpoint's
-    workspace, or None when none is. `subscription_ended_at` is when the session's
-    subscription ended, if its deletion was already applied (events come in any order).
+    `sources` is what the workspace knows of what the session names (its clicks, its
+    promotion codes, its customer's earlier attribution). `subscription_ended_at` is when the
+    session's subscription ended, if its deletion was already applied (events come in any
+    order). `invoice_attribution` is the session's subscription's attribution if one of its
+    invoices recorded it before this event: the session joins it (the plan then acts for
+    that attribution).
     """
-    checked = _referral_check(event, referral)
+    if invoice_attribution is not None and event.mode == "subscription":
+        return _join_invoice_attribution(
+            event, invoice_attribution, subscription_ended_at=subscription_ended_at
+        )
+    checked = _referral_check(event, sources)
     if isinstance(checked, SkipReason):
         return Decision.skipped(checked)
-    credited, source = checked
     paid = event.payment_status == "paid" and _sale(event) > 0
     awaiting = event.payment_status == "unpaid"
     attribution = CreateAttribution(
-        referral=credited,
+        referral=checked.referral,
         livemode=event.livemode,
         links=_links(event),
         # The first paid service period starts now, also for a delayed payment method (its
@@ -136,14 +176,14 @@ def decide_checkout(
         # first period) the first paid invoice will say when it starts.
         anchor=event.created if paid or awaiting else None,
         trial=not (paid or awaiting),
-        source=source,
+        source=checked.source,
     )
     if awaiting:
         # SEPA, ACH, ...: checkout.session.async_payment_succeeded makes the commission.
         return Decision.skipped(SkipReason.AWAITING_PAYMENT, attribution)
     commission = _first_commission(
         event,
-        credited,
+        checked.referral,
         service_start=event.created,
         subscription_ended_at=subscription_ended_at,
     )
@@ -154,35 +194,42 @@ def decide_checkout(
 
 @dataclass(frozen=True, slots=True)
 class SessionAttribution:
-    """The attribution a completed session recorded, as a delayed payment finds it."""
+    """The attribution a completed session recorded (or joined), as a delayed payment finds
+    it."""
 
     attribution_id: str
     referral: Referral
     #: when the session completed (its subscription's first service period starts then)
     anchor: int | None
+    #: an invoice of the subscription made its month 1 before the session joined
+    month_one_via_invoice: bool = False
 
 
 def decide_async_payment_succeeded(
     event: CheckoutSessionCompleted,
-    referral: Referral | None,
+    sources: Sources,
     attribution: SessionAttribution | None,
     *,
     subscription_ended_at: int | None = None,
+    invoice_attribution: InvoiceAttribution | None = None,
 ) -> Decision:
     """checkout.session.async_payment_succeeded: the commission of a session that completed
     unpaid, once, whatever the order of the two events.
 
     `attribution` is what checkout.session.completed recorded for the session. Before it has
-    (Stripe does not promise the order), an event that names a click of the workspace waits
-    for it (parked on the session), so that the attribution, its anchor and its source are
-    the completed event's in every order; one that names none is skipped as the completed
-    event will be.
+    (Stripe does not promise the order), an event whose session names a referral of the
+    workspace, or whose subscription an invoice attributed, waits for it (parked on the
+    session), so that the attribution, its anchor and its source are the completed event's in
+    every order; one that names none is skipped as the completed event will be.
     """
     if attribution is None:
-        checked = _referral_check(event, referral)
-        if isinstance(checked, SkipReason):
-            return Decision.skipped(checked)
+        if invoice_attribution is None or event.mode != "subscription":
+            checked = _referral_check(event, sources)
+            if isinstance(checked, SkipReason):
+                return Decision.skipped(checked)
         return Decision.skipped(SkipReason.UNATTRIBUTED, Park("checkout_session", event.session_id))
+    if attribution.month_one_via_invoice:
+        return Decision.skipped(SkipReason.MONTH_ONE_VIA_INVOICE)
     commission = _first_commission(
         event,
         attribution.referral,

@@ -29,6 +29,9 @@ class SkipReason(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     NON_POSITIVE_AMOUNT = "non_positive_amount"
     FIRST_INVOICE_VIA_CHECKOUT = "first_invoice_via_checkout"
+    #: a subscription's checkout, applied after its first invoice already made month 1
+    #: (attributed by the subscription's metadata, a promotion code or the customer)
+    MONTH_ONE_VIA_INVOICE = "month_one_via_invoice"
     UNATTRIBUTED = "unattributed"
     RECURRING_LIMIT_REACHED = "recurring_limit_reached"
     SUBSCRIPTION_CANCELED = "subscription_canceled"
@@ -97,6 +100,15 @@ class CreateAttribution:
     trial: bool
     #: what named the referral; every commission of the attribution records it
     source: AttributionSource = AttributionSource.CLICK_METADATA
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAttribution:
+    """A subscription's checkout, applied after an invoice attributed the subscription: the
+    checkout session joins that attribution (the first recorded decides whom it credits)."""
+
+    attribution_id: str
+    checkout_session_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +228,7 @@ class Park:
 
 Command = (
     CreateAttribution
+    | JoinAttribution
     | CreateCommission
     | LinkPayments
     | SetAnchor

@@ -22,6 +22,7 @@ from typing import TypeVar
 from domain.adaptive_pricing import sale_amounts
 from domain.envelope import Envelope, read_envelope
 from domain.json_fields import EventParseError, Fields, load, quote
+from domain.promotion_codes import checkout_promotion_codes, invoice_promotion_codes
 
 __all__ = [
     "ChargeRefunded",
@@ -67,6 +68,8 @@ class CheckoutSessionCompleted:
     #: (domain.adaptive_pricing)
     presentment_amount: int | None = None
     presentment_currency: str | None = None
+    #: `discounts[].promotion_code`, in order (domain.promotion_codes)
+    promotion_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,12 @@ class InvoicePaid:
     #: the invoice's own period; for a renewal, period_end is the new period's start
     period_end: int | None
     period_start: int | None
+    #: `tracClickId` of the subscription's metadata as Stripe copies it onto the invoice
+    #: (basil: parent.subscription_details.metadata; before: subscription_details.metadata);
+    #: None if absent or not a string
+    subscription_click_id: str | None = None
+    #: the promotion codes of the invoice's discounts, in order (domain.promotion_codes)
+    promotion_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +146,10 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
     mode), total_details.amount_tax (total_details null or absent, or its tax null: 0), the
     references customer, subscription, payment_intent and invoice (id strings or expanded
     objects, each nullable), metadata.tracClickId and client_reference_id (each kept only if a
-    string). Adaptive Pricing's currency_conversion (before 2025-03-31 sessions, gone from
-    API 2025-09-30.clover) or presentment_details (later sessions): the amounts kept are the
-    merchant's, the customer's beside them (domain.adaptive_pricing).
+    string), discounts[].promotion_code. Adaptive Pricing's currency_conversion (before
+    2025-03-31 sessions, gone from API 2025-09-30.clover) or presentment_details (later
+    sessions): the amounts kept are the merchant's, the customer's beside them
+    (domain.adaptive_pricing).
     """
     totals = session.optional_child("total_details")
     amount_tax = totals.optional_integer("amount_tax", minimum=0) if totals else None
@@ -165,6 +175,7 @@ def _parse_checkout(envelope: _Envelope, session: Fields) -> CheckoutSessionComp
         client_reference_id=reference if isinstance(reference, str) and reference else None,
         presentment_amount=sale.presentment_amount,
         presentment_currency=sale.presentment_currency,
+        promotion_codes=checkout_promotion_codes(session),
     )
 
 
@@ -176,6 +187,18 @@ def _invoice_subscription(invoice: Fields) -> str | None:
     parent = invoice.optional_child("parent")
     details = parent.optional_child("subscription_details") if parent else None
     return details.reference("subscription") if details else None
+
+
+def _subscription_click_id(invoice: Fields) -> str | None:
+    """`tracClickId` of the subscription's metadata that Stripe copies onto its invoices:
+    `parent.subscription_details.metadata` from basil on, `subscription_details.metadata`
+    before (each may be absent or null)."""
+    parent = invoice.optional_child("parent")
+    basil = parent.optional_child("subscription_details") if parent else None
+    details = basil if basil is not None else invoice.optional_child("subscription_details")
+    metadata = details.optional_child("metadata") if details else None
+    value = metadata.raw("tracClickId") if metadata else None
+    return value if isinstance(value, str) else None
 
 
 def _invoice_payment_intents(invoice: Fields) -> tuple[str, ...]:
@@ -226,7 +249,8 @@ def _parse_invoice(envelope: _Envelope, invoice: Fields) -> InvoicePaid:
     """`invoice.paid`: data.object is an Invoice, in either shape.
 
     Both: id, billing_reason, amount_paid, total (may be negative), total_excluding_tax,
-    currency, customer, period_start, period_end, lines.data[].period.start.
+    currency, customer, period_start, period_end, lines.data[].period.start, the promotion
+    codes of discount/discounts, the subscription metadata's tracClickId.
     Before basil: subscription, payment_intent, charge, and lines typed by `type`/`proration`.
     From basil: parent.subscription_details.subscription, payments.data[].payment
     .payment_intent (when included), and lines typed by `parent`.
@@ -248,6 +272,8 @@ def _parse_invoice(envelope: _Envelope, invoice: Fields) -> InvoicePaid:
         service_period_start=_service_period_start(invoice),
         period_end=invoice.optional_timestamp("period_end"),
         period_start=invoice.optional_timestamp("period_start"),
+        subscription_click_id=_subscription_click_id(invoice),
+        promotion_codes=invoice_promotion_codes(invoice),
     )
 
 

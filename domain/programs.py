@@ -21,6 +21,9 @@ DEFAULT_RECURRING_MONTHS = 12
 #: the largest flat reward accepted, in minor units (guards against a typo in major units)
 MAX_FLAT_AMOUNT = 100_000_000
 MAX_HOLDING_DAYS = 3650
+#: a click earns for a sale made up to this many days after it (docs/commissions.md)
+DEFAULT_CLICK_WINDOW_DAYS = 90
+MAX_CLICK_WINDOW_DAYS = 3650
 #: months; a hundred years is "lifetime" in all but name (use None for lifetime)
 MAX_RECURRING_MONTHS = 1200
 
@@ -98,6 +101,10 @@ class ProgramTerms:
     reward: Reward
     recurring_months: int | None = DEFAULT_RECURRING_MONTHS
     holding_days: int = DEFAULT_HOLDING_DAYS
+    #: a click older than this at the sale's time names no one (skipped `click_expired`)
+    click_window_days: int = DEFAULT_CLICK_WINDOW_DAYS
+    #: a repeat purchase of a customer attributed before earns nothing (`repeat_purchase`)
+    first_purchase_only: bool = False
 
     def __post_init__(self) -> None:
         if self.recurring_months is not None and self.recurring_months < 1:
@@ -113,4 +120,9 @@ class ProgramTerms:
         if not 0 <= self.holding_days <= MAX_HOLDING_DAYS:
             raise DomainError(
                 f"holding days must be 0..{MAX_HOLDING_DAYS}, got {self.holding_days}"
+            )
+        if not 1 <= self.click_window_days <= MAX_CLICK_WINDOW_DAYS:
+            raise DomainError(
+                f"click window must be 1..{MAX_CLICK_WINDOW_DAYS} days, "
+                f"got {self.click_window_days}"
             )

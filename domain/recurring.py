@@ -9,6 +9,7 @@ from domain.decisions import (
     CancelCommission,
     CancelReason,
     Command,
+    CreateAttribution,
     CreateCommission,
     Decision,
     LinkPayments,
@@ -22,6 +23,7 @@ from domain.decisions import (
 from domain.events import InvoicePaid
 from domain.money import invoice_commissionable
 from domain.months import month_number
+from domain.referral_sources import Sources, choose
 from domain.rewards import reward
 
 _UNPAID = {"PENDING", "APPROVED"}
@@ -76,7 +78,86 @@ def renumber(
     return commands
 
 
-def decide_invoice(event: InvoicePaid, state: SubscriptionState | None) -> Decision:
+def _links(event: InvoicePaid) -> Links:
+    return Links(
+        subscription_id=event.subscription_id,
+        invoice_id=event.invoice_id,
+        payment_intent_id=event.payment_intent_ids[0] if event.payment_intent_ids else None,
+        charge_id=event.charge_id,
+        customer_id=event.customer_id,
+    )
+
+
+def _month_one(event: InvoicePaid, sale: int, referral: Referral, ended: bool) -> CreateCommission:
+    amount, currency = reward(referral.terms, sale, event.currency)
+    return CreateCommission(
+        kind="RECURRING",
+        month=1,
+        amount=amount,
+        currency=currency,
+        sale_amount=sale,
+        sale_currency=event.currency,
+        business_key=f"invoice:{event.invoice_id}",
+        links=_links(event),
+        service_period_start=service_period_start(event),
+        canceled_reason=CancelReason.SUBSCRIPTION_CANCELED if ended else None,
+    )
+
+
+def attribute_by_invoice(
+    event: InvoicePaid, sources: Sources, *, ended_at: int | None = None
+) -> Decision | None:
+    """An invoice of a subscription that no checkout attributed (docs/commissions.md,
+    "Subscriptions without a checkout"): its subscription's metadata, its promotion codes,
+    then its customer's earlier attribution. None when it names nothing at all (then the
+    invoice waits for a checkout, as before).
+
+    The attribution is keyed by the subscription, and this invoice's period is month 1: the
+    `subscription_create` invoice's for good, a later one's until an earlier period is paid
+    (recorded as `trial`, whose anchor an earlier period moves back, docs "Recurring").
+    """
+    subscription = event.subscription_id
+    if subscription is None:
+        return None
+    chosen = choose(sources, event.created)
+    if chosen is SkipReason.MISSING_CLICK_ID:
+        return None
+    if isinstance(chosen, SkipReason):
+        # A checkout of the subscription may still come and name someone.
+        return Decision.skipped(chosen, Park("subscription", subscription))
+    sale = invoice_commissionable(event.amount_paid, event.total, event.total_excluding_tax)
+    paid = sale is not None and sale > 0
+    period = service_period_start(event)
+    attribution = CreateAttribution(
+        referral=chosen.referral,
+        livemode=event.livemode,
+        links=_links(event),
+        # A free first period (a trial, a full discount): the first paid invoice anchors.
+        anchor=period if paid else None,
+        trial=not paid or event.billing_reason != "subscription_create",
+        source=chosen.source,
+    )
+    if sale is None or sale <= 0:
+        return Decision.skipped(SkipReason.NON_POSITIVE_AMOUNT, attribution)
+    if ended_at is not None and period > ended_at:
+        return Decision.skipped(SkipReason.SUBSCRIPTION_CANCELED, attribution)
+    commission = _month_one(event, sale, chosen.referral, ended=ended_at is not None)
+    return Decision((attribution, commission))
+
+
+def decide_invoice(
+    event: InvoicePaid,
+    state: SubscriptionState | None,
+    *,
+    sources: Sources | None = None,
+    ended_at: int | None = None,
+) -> Decision:
+    """`sources` (what the invoice names, resolved) and `ended_at` (the subscription's end)
+    are read only when the subscription has no attribution (`state` None)."""
+    if state is None and sources is not None:
+        by_invoice = attribute_by_invoice(event, sources, ended_at=ended_at)
+        if by_invoice is not None:
+            return by_invoice
     if event.billing_reason == "subscription_create":
         # Month 1 came from the checkout; tie this invoice's payment to it for refunds.
         if state is not None and state.month_one_commission_id is not None:
@@ -124,13 +205,7 @@ def decide_invoice(event: InvoicePaid, state: SubscriptionState | None) -> Decis
             sale_amount=sale,
             sale_currency=event.currency,
             business_key=f"invoice:{event.invoice_id}",
-            links=Links(
-                subscription_id=event.subscription_id,
-                invoice_id=event.invoice_id,
-                payment_intent_id=event.payment_intent_ids[0] if event.payment_intent_ids else None,
-                charge_id=event.charge_id,
-                customer_id=event.customer_id,
-            ),
+            links=_links(event),
             service_period_start=period,
             # Deleted already: in order, this entry would have been canceled with the rest.
             canceled_reason=(

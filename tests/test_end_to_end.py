@@ -144,6 +144,30 @@ def test_a_signed_checkout_becomes_a_commission_and_every_delivery_a_log_row(
     assert processed["attempt"] == 1
 
 
+def deliver_one_by_one(
+    app: Any, engine: Engine, endpoint_id: str, flows: list[ev.BuiltEvent]
+) -> None:
+    """Each event signed and posted to the ingress, the next once the worker logged it."""
+    with TestClient(app) as client:
+        for built in flows:
+            body = built.encode()
+            headers = {"Stripe-Signature": sign(SECRET, body, int(time.time()))}
+            answer = client.post(f"/api/webhooks/{endpoint_id}", content=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+
+            def settled(event_id: str = built.id) -> bool:
+                with Session(engine) as session:
+                    found = session.scalars(
+                        select(WebhookEventLog.id).where(
+                            WebhookEventLog.stripe_event_id == event_id
+                        )
+                    ).first()
+                return found is not None
+
+            # One after the other, as a merchant's Stripe would send them over days.
+            wait_for(settled)
+
+
 def test_every_flow_of_stripe_goes_through_the_running_service(
     engine: Engine,
     worker: RedisBroker,
@@ -197,24 +221,7 @@ def test_every_flow_of_stripe_goes_through_the_running_service(
         ev.charge_dispute_closed(status="won", payment_intent="pi_won", dispute_id="dp_won"),
     ]
     app = create_app(engine=engine, redis_url=redis_url, secret_box=secret_box)
-    with TestClient(app) as client:
-        for built in flows:
-            body = built.encode()
-            headers = {"Stripe-Signature": sign(SECRET, body, int(time.time()))}
-            answer = client.post(f"/api/webhooks/{endpoint_id}", content=body, headers=headers)
-            assert answer.status_code == 200, answer.text
-
-            def settled(event_id: str = built.id) -> bool:
-                with Session(engine) as session:
-                    found = session.scalars(
-                        select(WebhookEventLog.id).where(
-                            WebhookEventLog.stripe_event_id == event_id
-                        )
-                    ).first()
-                return found is not None
-
-            # One after the other, as a merchant's Stripe would send them over days.
-            wait_for(settled)
+    deliver_one_by_one(app, engine, endpoint_id, flows)
 
     log = cli.ok("events", "list", "--workspace", workspace_id, "--json").json()
     verdicts = {r["stripe_event_id"]: (r["outcome"], r["reason"]) for r in log}
@@ -242,3 +249,62 @@ def test_every_flow_of_stripe_goes_through_the_running_service(
         "won": ("PENDING", None, 3_000, "click_metadata"),
     }
     assert len(commissions) == 5
+
+
+def test_every_attribution_source_goes_through_the_running_service(
+    engine: Engine,
+    worker: RedisBroker,
+    redis_url: str,
+    redis_client: redis.Redis,
+    secret_box: SecretBox,
+    cli: Cli,
+) -> None:
+    """A partner's promotion code (registered with the CLI), the same customer's repeat
+    purchase, and a subscription created through Stripe's API with the click in its
+    metadata, its first invoice and a renewal: signed, through the ingress and the workers."""
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        ws = workspaces.create(session, name="Shop")
+        program = programs.create(
+            session, workspace_id=ws.id, name="P", terms=ProgramTerms(PercentReward(1000))
+        )
+        partner = partners.create(session, workspace_id=ws.id, program_id=program.id, name="J")
+        click = clicks.create(session, partner_id=partner.id)
+        ep = endpoints.create(session, workspace_id=ws.id)
+        endpoints.add_secret(session, secret_box, endpoint_id=ep.id, secret=SECRET)
+        workspace_id, endpoint_id, click_id, partner_id = ws.id, ep.id, click.id, partner.id
+    cli.ok("partner", "add-promotion-code", partner_id, "promo_E2E")
+
+    start = 1_767_225_600  # 2026-01-01
+    flows = [
+        ev.checkout_session_completed(
+            session_id="cs_e2e_code", promotion_code="promo_E2E", customer="cus_e2e"
+        ),
+        ev.checkout_session_completed(session_id="cs_e2e_again", customer="cus_e2e", amount=5_000),
+        ev.invoice_paid(
+            invoice_id="in_e2e_1", subscription="sub_e2e_api", customer="cus_e2e_api",
+            billing_reason="subscription_create", service_start=start,
+            subscription_metadata={"tracClickId": click_id},
+        ),
+        ev.invoice_paid(
+            invoice_id="in_e2e_2", subscription="sub_e2e_api", customer="cus_e2e_api",
+            service_start=start + 31 * 86_400, subscription_metadata={"tracClickId": click_id},
+        ),
+    ]  # fmt: skip
+    app = create_app(engine=engine, redis_url=redis_url, secret_box=secret_box)
+    deliver_one_by_one(app, engine, endpoint_id, flows)
+
+    log = cli.ok("events", "list", "--workspace", workspace_id, "--json").json()
+    assert {r["outcome"] for r in log} == {"processed"}
+    commissions = cli.ok("commissions", "list", "--workspace", workspace_id, "--json").json()
+    with Session(engine) as session:
+        sources = dict(session.execute(select(Commission.id, Commission.attribution_source)).all())
+    view = sorted(
+        (c["kind"], c["month"], c["amount"], c["partner_id"], sources[c["id"]]) for c in commissions
+    )
+    assert view == [
+        ("RECURRING", 1, 1_000, partner_id, "subscription_metadata"),
+        ("RECURRING", 2, 1_000, partner_id, "subscription_metadata"),
+        ("SALE", None, 500, partner_id, "customer"),
+        ("SALE", None, 1_000, partner_id, "promotion_code"),
+    ]

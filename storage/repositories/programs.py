@@ -17,6 +17,8 @@ def create(session: Session, *, workspace_id: str, name: str, terms: ProgramTerm
         name=workspaces.clean_name(name, "program"),
         recurring_months=terms.recurring_months,
         holding_days=terms.holding_days,
+        click_window_days=terms.click_window_days,
+        first_purchase_only=terms.first_purchase_only,
     )
     match terms.reward:
         case PercentReward(bps=bps):
@@ -44,6 +46,8 @@ def terms_of(program: Program) -> ProgramTerms:
         program.currency,
         program.recurring_months,
         program.holding_days,
+        program.click_window_days,
+        program.first_purchase_only,
     )
 
 
@@ -54,6 +58,8 @@ def make_terms(
     currency: str | None,
     recurring_months: int | None,
     holding_days: int,
+    click_window_days: int,
+    first_purchase_only: bool,
 ) -> ProgramTerms:
     """A program's terms from its columns (as `terms_of`, for a row read without the ORM)."""
     # The programs table's CHECKs make these NULLs impossible; a row without them is a
@@ -66,4 +72,6 @@ def make_terms(
         if flat_amount is None or currency is None:
             raise InvariantViolation("a flat program without its amount or currency")
         reward = FlatReward(flat_amount, currency)
-    return ProgramTerms(reward, recurring_months, holding_days)
+    return ProgramTerms(
+        reward, recurring_months, holding_days, click_window_days, first_purchase_only
+    )

@@ -24,6 +24,8 @@ def test_program_create_records_the_reward_and_duration_asked_for(cli: Recording
         "recurring_months": 12,
         "lifetime": False,
         "holding_days": 30,
+        "click_window_days": 90,
+        "first_purchase_only": False,
     }
 
     flat = cli.json(*create, "Flat", "--flat", "500", "--currency", "USD")
@@ -41,6 +43,16 @@ def test_program_create_records_the_reward_and_duration_asked_for(cli: Recording
     assert once["holding_days"] == 0
 
     assert len({percent["id"], flat["id"], lifetime["id"], once["id"]}) == 4
+
+
+def test_program_create_takes_the_click_window_and_first_purchase_only(cli: RecordingCli) -> None:
+    workspace_id = new_workspace(cli)
+    create = ("program", "create", "--workspace", workspace_id, "--percent", "10", "--name")
+    strict = cli.json(*create, "Strict", "--click-window-days", "30", "--first-purchase-only")
+    assert (strict["click_window_days"], strict["first_purchase_only"]) == (30, True)
+    for bad in ("0", "3651"):
+        message = cli.fails(*create, "Bad", "--click-window-days", bad)
+        assert f"click window must be 1..3650 days, got {bad}" in message
 
 
 def test_a_partner_joins_a_program_and_gets_clicks_of_its_workspace(cli: RecordingCli) -> None:
@@ -64,6 +76,7 @@ def test_a_partner_joins_a_program_and_gets_clicks_of_its_workspace(cli: Recordi
         "workspace_id": workspace_id,
         "program_id": program["id"],
         "name": "Jane",
+        "email": None,
     }
 
     click = cli.json("click", "create", "--partner", partner["id"])

@@ -17,6 +17,7 @@ from domain.decisions import (
 )
 from domain.events import CheckoutSessionCompleted
 from domain.programs import PercentReward, ProgramTerms
+from domain.referral_sources import Candidate, Sources
 
 CLICK = "clk_" + "a" * 26
 OTHER = "clk_" + "b" * 26
@@ -47,6 +48,18 @@ def referral(click_id: str) -> Referral:
     return Referral(click_id, "prt_1", "prg_1", ProgramTerms(PercentReward(1000)))
 
 
+def found(event: CheckoutSessionCompleted, click_id: str | None) -> Sources:
+    """What the loader finds when `click_id` (if any) is the workspace's only click, made
+    just before the sale."""
+    named = dict(click_candidates(event))
+    clicks = (
+        (Candidate(named[click_id], referral(click_id), event.created - 60),)
+        if click_id is not None and click_id in named
+        else ()
+    )
+    return Sources(named_clicks=bool(named), clicks=clicks)
+
+
 def test_the_metadata_comes_first_then_a_click_id_in_client_reference_id() -> None:
     both = click_candidates(session(f" {CLICK} ", f"trac_{OTHER}"))
     assert both == (
@@ -63,11 +76,14 @@ def test_the_metadata_comes_first_then_a_click_id_in_client_reference_id() -> No
 def test_a_merchant_reference_in_client_reference_id_names_no_click() -> None:
     for reference in ("user_4821", "trac_user_1", "", "   ", None):
         assert click_candidates(session(None, reference)) == ()
-    assert decide_checkout(session(None, "user_4821"), None).skip is SkipReason.MISSING_CLICK_ID
+    assert (
+        decide_checkout(session(None, "user_4821"), Sources()).skip is SkipReason.MISSING_CLICK_ID
+    )
 
 
 def test_a_payment_link_sale_is_attributed_to_the_click_in_client_reference_id() -> None:
-    decision = decide_checkout(session(None, f"trac_{CLICK}"), referral(CLICK))
+    event = session(None, f"trac_{CLICK}")
+    decision = decide_checkout(event, found(event, CLICK))
     attribution, commission = decision.commands
     assert isinstance(attribution, CreateAttribution)
     assert isinstance(commission, CreateCommission)
@@ -77,11 +93,12 @@ def test_a_payment_link_sale_is_attributed_to_the_click_in_client_reference_id()
 
 def test_an_unknown_metadata_click_falls_back_to_a_known_client_reference_click() -> None:
     # The loader found OTHER (the metadata's click is not this workspace's).
-    decision = decide_checkout(session(CLICK, OTHER), referral(OTHER))
+    event = session(CLICK, OTHER)
+    decision = decide_checkout(event, found(event, OTHER))
     attribution = decision.commands[0]
     assert isinstance(attribution, CreateAttribution)
     assert attribution.source is AttributionSource.CLIENT_REFERENCE_ID
-    assert decide_checkout(session(CLICK, OTHER), None).skip is SkipReason.UNKNOWN_CLICK_ID
+    assert decide_checkout(event, found(event, None)).skip is SkipReason.UNKNOWN_CLICK_ID
 
 
 _text = st.one_of(st.none(), st.text(max_size=40), st.sampled_from([CLICK, OTHER]))
@@ -90,10 +107,10 @@ _text = st.one_of(st.none(), st.text(max_size=40), st.sampled_from([CLICK, OTHER
 @given(
     click_id=_text,
     reference=st.one_of(_text, _text.map(lambda t: f"trac_{t}")),
-    found=st.sampled_from([None, CLICK, OTHER]),
+    known=st.sampled_from([None, CLICK, OTHER]),
 )
 def test_a_referral_is_credited_only_to_a_click_the_session_names(
-    click_id: str | None, reference: str | None, found: str | None
+    click_id: str | None, reference: str | None, known: str | None
 ) -> None:
     """Whatever the two fields hold and whichever click the loader found, an attribution is
     made only for a named click, with the source of the first place naming it."""
@@ -101,12 +118,12 @@ def test_a_referral_is_credited_only_to_a_click_the_session_names(
     candidates = click_candidates(event)
     assert len({c for c, _ in candidates}) == len(candidates)
     assert all(c.startswith("clk_") or s is AttributionSource.CLICK_METADATA for c, s in candidates)
-    decision = decide_checkout(event, referral(found) if found else None)
+    decision = decide_checkout(event, found(event, known))
     made = [c for c in decision.commands if isinstance(c, CreateAttribution)]
     named = dict(candidates)
-    if found is None or found not in named:
+    if known is None or known not in named:
         assert made == []
         assert decision.skip in {SkipReason.MISSING_CLICK_ID, SkipReason.UNKNOWN_CLICK_ID}
     else:
         [attribution] = made
-        assert attribution.source is named[found]
+        assert attribution.source is named[known]

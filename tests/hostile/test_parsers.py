@@ -385,12 +385,17 @@ def _assert_sane_event(event: StripeEvent) -> None:
             assert type(value) is bool
         elif field.name in {"currency", "presentment_currency"}:
             assert re.fullmatch(r"[a-z]{3}", value), value
-        elif field.name == "payment_intent_ids":
+        elif field.name in {"payment_intent_ids", "promotion_codes"}:
+            assert type(value) is tuple, field.name
             assert all(type(v) is str and v for v in value)
             assert len(set(value)) == len(value)
         else:
             assert type(value) is str, field.name
-            if field.name.endswith("_id") and field.name != "click_id":
+            # a click id is as sent (blank or not): the rules judge it
+            if field.name.endswith("_id") and field.name not in {
+                "click_id",
+                "subscription_click_id",
+            }:
                 assert value, field.name
 
 

@@ -172,7 +172,7 @@ def test_a_fetch_whose_reply_was_lost_is_put_back_when_the_consumer_is_made_agai
     held = next(consumer)  # handed to a worker thread; its twin stays in the consumer's cache
     assert held is not None
     # The lost reply: Dramatiq's fetch script ran, its answer never arrived.
-    lost = broker.do_fetch(QUEUE, 1)  # type: ignore[attr-defined]
+    lost = broker.do_fetch(QUEUE, 1)
     assert len(lost) == 1
     assert own_redis.scard(_acks(broker, QUEUE)) == 3
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from domain.programs import (
+    DEFAULT_CLICK_WINDOW_DAYS,
     DEFAULT_HOLDING_DAYS,
     DEFAULT_RECURRING_MONTHS,
     FlatReward,
@@ -42,6 +43,19 @@ def program() -> None:
     show_default=True,
     help="Days a commission waits (refund window) before it is approved.",
 )
+@click.option(
+    "--click-window-days",
+    type=int,
+    default=DEFAULT_CLICK_WINDOW_DAYS,
+    show_default=True,
+    help="Days after a click during which a sale earns for it (older: click_expired).",
+)
+@click.option(
+    "--first-purchase-only",
+    is_flag=True,
+    help="Only a customer's first attributed purchase earns; repeats are skipped "
+    "repeat_purchase (renewals of the first subscription still earn).",
+)
 @json_option
 def program_create(
     workspace_id: str,
@@ -52,6 +66,8 @@ def program_create(
     recurring_months: int | None,
     lifetime: bool,
     holding_days: int,
+    click_window_days: int,
+    first_purchase_only: bool,
     as_json: bool,
 ) -> None:
     """Create a program: --percent P, or --flat AMOUNT --currency CUR."""
@@ -71,7 +87,7 @@ def program_create(
     months = None if lifetime else (recurring_months or DEFAULT_RECURRING_MONTHS)
     if recurring_months is not None and recurring_months < 1:
         raise CliError("--recurring-months must be at least 1 (1 = first payment only)")
-    terms = ProgramTerms(reward, months, holding_days)
+    terms = ProgramTerms(reward, months, holding_days, click_window_days, first_purchase_only)
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
         row = programs.create(session, workspace_id=workspace_id, name=name, terms=terms)
         reward_text = (
@@ -90,6 +106,8 @@ def program_create(
             "recurring_months": row.recurring_months,
             "lifetime": row.recurring_months is None,
             "holding_days": row.holding_days,
+            "click_window_days": row.click_window_days,
+            "first_purchase_only": row.first_purchase_only,
         }
     emit(as_json, data, f"program {data['id']} created: {reward_text}")
 
@@ -103,16 +121,26 @@ def partner() -> None:
 @click.option("--workspace", "workspace_id", required=True, help="Workspace id (ws_...).")
 @click.option("--program", "program_id", required=True, help="Program id (prg_...).")
 @click.option("--name", required=True)
+@click.option(
+    "--email",
+    help="The partner's own address: a sale to a customer with it (any case) is held "
+    "ON_HOLD as a self-referral.",
+)
 @json_option
-def partner_create(workspace_id: str, program_id: str, name: str, as_json: bool) -> None:
+def partner_create(
+    workspace_id: str, program_id: str, name: str, email: str | None, as_json: bool
+) -> None:
     """Enroll a partner in a program of the same workspace."""
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
-        row = partners.create(session, workspace_id=workspace_id, program_id=program_id, name=name)
+        row = partners.create(
+            session, workspace_id=workspace_id, program_id=program_id, name=name, email=email
+        )
         data = {
             "id": row.id,
             "workspace_id": row.workspace_id,
             "program_id": row.program_id,
             "name": row.name,
+            "email": row.email,
         }
     emit(as_json, data, f"partner {data['id']} created")
 
@@ -126,8 +154,9 @@ def partner_add_promotion_code(partner_id: str, promotion_code_id: str, as_json:
     the partner's. One partner per code in a workspace; adding it again to the same partner
     changes nothing.
 
-    Not yet used by attribution: crediting the partner for sales that use the code (source 3
-    of docs/commissions.md, "Attribution") is the next step of issue #13."""
+    A checkout (or, before Stripe's basil API, an invoice) whose discounts name the code
+    earns for the partner when no live click names someone first (docs/commissions.md,
+    "Attribution", source 3)."""
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
         added = promotion_codes.add(
             session, partner_id=partner_id, promotion_code_id=promotion_code_id

@@ -103,6 +103,7 @@ def checkout_session_completed(
     api_version: str = DEFAULT_API_VERSION,
     livemode: bool = False,
     event_type: str = CHECKOUT_COMPLETED,
+    promotion_code: str | None = None,
 ) -> BuiltEvent:
     """A completed Checkout Session (`event_type`: or its delayed payment's outcome, which
     carries the same object: `checkout_session_async_payment`).
@@ -113,7 +114,8 @@ def checkout_session_completed(
     included; `tax` is `total_details.amount_tax`. `payment_status` is "paid" unless told
     ("no_payment_required" in setup mode). `click_id` goes in `metadata.tracClickId` (absent
     when None), beside `metadata`. `opened_at` is when the buyer opened the page (default
-    95 s before `created`).
+    95 s before `created`). `promotion_code` (a `promo_` id) is the discount the customer
+    entered, in `discounts`.
     """
     if mode not in MODES:
         raise FixtureError(f"mode {mode!r}: {', '.join(MODES)}")
@@ -149,7 +151,16 @@ def checkout_session_completed(
         "customer_creation": "if_required" if mode == "payment" else "always",
         "customer_details": customer_details(buyer),
         "customer_email": None,
-        "discounts": [],
+        "discounts": (
+            [
+                {
+                    "coupon": derived_id("coupon", promotion_code, length=8),
+                    "promotion_code": promotion_code,
+                }
+            ]
+            if promotion_code is not None
+            else []
+        ),
         "expires_at": opened + _DAY,
         "invoice": invoice_id,
         # a one-off payment can make an invoice (off by default); a subscription has its own

@@ -13,7 +13,7 @@ can be matched without a Stripe API key (pass payment_intent=None for the defaul
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from domain.months import add_months
@@ -80,8 +80,16 @@ def invoice_paid(
     shop: Shop = DEFAULT_SHOP,
     api_version: str = DEFAULT_API_VERSION,
     livemode: bool = False,
+    subscription_metadata: Mapping[str, str] | None = None,
+    promotion_code: str | None = None,
 ) -> BuiltEvent:
     """A paid invoice for the month starting at `service_start`.
+
+    `subscription_metadata` is the subscription's metadata as Stripe copies it onto the
+    invoice (basil: parent.subscription_details.metadata; before: subscription_details
+    .metadata). `promotion_code` is the promotion code of the invoice's discount: before
+    basil in the expanded `discount` object; from basil on, webhooks list only the
+    Discount's id in `discounts`, so the code does not appear in the payload at all.
 
     `amount` is `total`, tax included; `tax` the difference to `total_excluding_tax`;
     `amount_paid` is `amount` unless the customer's credit balance paid part of it. `lines`
@@ -207,6 +215,7 @@ def invoice_paid(
         obj |= _basil_fields(obj, ctx, intent, at)
     else:
         obj |= _earlier_fields(ctx, intent, charge_id)
+    _discount_and_metadata(obj, subscription_metadata, promotion_code, basil=basil)
     ids = {
         "invoice": invoice,
         "subscription": subscription_id,
@@ -223,6 +232,34 @@ def invoice_paid(
         livemode=livemode,
         ids=ids,
     )
+
+
+def _discount_and_metadata(
+    obj: dict[str, Any],
+    metadata: Mapping[str, str] | None,
+    promotion_code: str | None,
+    *,
+    basil: bool,
+) -> None:
+    if metadata:
+        if basil and obj.get("parent") is not None:
+            obj["parent"]["subscription_details"]["metadata"] = dict(metadata)
+        elif not basil:
+            obj["subscription_details"] = {"metadata": dict(metadata)}
+    if promotion_code is None:
+        return
+    discount_id = derived_id("di", obj["id"], promotion_code)
+    obj["discounts"] = [discount_id]
+    if not basil:
+        obj["discount"] = {
+            "id": discount_id,
+            "object": "discount",
+            "coupon": {"id": derived_id("coupon", promotion_code, length=8), "object": "coupon"},
+            "customer": obj["customer"],
+            "invoice": None,
+            "promotion_code": promotion_code,
+            "subscription": obj.get("subscription"),
+        }
 
 
 def _basil_fields(

@@ -13,22 +13,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from domain.attribution import SessionAttribution, click_candidates, decide_async_payment_succeeded
-from domain.decisions import Referral
+from domain.attribution import SessionAttribution, decide_async_payment_succeeded
 from domain.events import CheckoutSessionCompleted, parse_checkout_session_async_payment_succeeded
 from storage.repositories.ledger import loaders
 from storage.repositories.ledger.applied_once import Preloaded
 from storage.repositories.ledger.context import EventContext
 from workers.events.base import EventModule, Plan
-from workers.events.checkout_session_completed import session_keys
+from workers.events.checkout_reads import CheckoutState, load_checkout_state, session_keys
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentState:
     attribution: SessionAttribution | None
-    #: read only when there is no attribution yet: does the session name a click here?
-    referral: Referral | None
-    subscription_ended_at: int | None
+    #: what the session names and its subscription's state, as its completion reads them
+    checkout: CheckoutState
 
 
 class CheckoutSessionAsyncPaymentSucceededModule(
@@ -49,28 +47,18 @@ class CheckoutSessionAsyncPaymentSucceededModule(
         event: CheckoutSessionCompleted,
         preloaded: Preloaded | None,
     ) -> PaymentState:
-        attribution = loaders.attribution_of_session(session, ctx.workspace_id, event.session_id)
-        referral = None
-        if attribution is None:
-            clicks = loaders.click_ids([click for click, _ in click_candidates(event)])
-            referral = loaders.load_referral(session, ctx.workspace_id, clicks) if clicks else None
-        subscription = event.subscription_id
         return PaymentState(
-            attribution=attribution,
-            referral=referral,
-            subscription_ended_at=(
-                loaders.subscription_end(session, ctx.workspace_id, subscription)
-                if subscription
-                else None
-            ),
+            attribution=loaders.attribution_of_session(session, ctx.workspace_id, event.session_id),
+            checkout=load_checkout_state(session, ctx.workspace_id, event, None),
         )
 
     def decide(self, event: CheckoutSessionCompleted, state: PaymentState) -> Plan:
         decision = decide_async_payment_succeeded(
             event,
-            state.referral,
+            state.checkout.sources,
             state.attribution,
-            subscription_ended_at=state.subscription_ended_at,
+            subscription_ended_at=state.checkout.subscription_ended_at,
+            invoice_attribution=state.checkout.invoice_attribution,
         )
         attribution = state.attribution
         return Plan.of(decision, attribution_id=attribution.attribution_id if attribution else None)

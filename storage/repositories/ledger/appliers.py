@@ -15,6 +15,7 @@ from domain.decisions import (
     CreateAttribution,
     CreateClawback,
     CreateCommission,
+    JoinAttribution,
     LinkPayments,
     Park,
     RecordDispute,
@@ -60,7 +61,11 @@ def apply(
     while at < len(commands):
         command = commands[at]
         following = commands[at + 1] if at + 1 < len(commands) else None
-        if isinstance(command, CreateAttribution) and isinstance(following, CreateCommission):
+        if (
+            isinstance(command, CreateAttribution)
+            and isinstance(following, CreateCommission)
+            and command.links.checkout_session_id is not None
+        ):
             # An attribution and its first commission: one statement, same effects.
             _attribution_and_commission(session, ctx, command, following, result)
             at += 2
@@ -76,6 +81,8 @@ def _apply_one(session: Session, ctx: EventContext, command: Command, result: Ap
             _attribution(session, ctx, command, result)
         case CreateCommission():
             _commission(session, ctx, command, result)
+        case JoinAttribution():
+            _join(session, ctx, command, result)
         case LinkPayments():
             _link(session, ctx, command, result)
         case SetAnchor():
@@ -133,6 +140,20 @@ def _attribution_unblocks(command: CreateAttribution, result: Applied) -> None:
         result.unblocked.append(("checkout_session", command.links.checkout_session_id))
     if command.links.subscription_id:
         result.unblocked.append(("subscription", command.links.subscription_id))
+
+
+def _join(session: Session, ctx: EventContext, command: JoinAttribution, result: Applied) -> None:
+    driver_connection(session).execute(
+        statements.JOIN_ATTRIBUTION,
+        {
+            "id": command.attribution_id,
+            "ws": ctx.workspace_id,
+            "session": command.checkout_session_id,
+        },
+    )
+    result.attribution_id = command.attribution_id
+    # the session's delayed payment may wait for the session's attribution
+    result.unblocked.append(("checkout_session", command.checkout_session_id))
 
 
 def _credited(session: Session, result: Applied) -> Credited:

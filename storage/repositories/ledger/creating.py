@@ -47,8 +47,8 @@ class Credited:
 
 def attribution_params(ctx: EventContext, command: CreateAttribution) -> dict[str, Any]:
     links = command.links
-    if links.checkout_session_id is None:
-        raise InvariantViolation("an attribution is made by a checkout session")
+    if links.checkout_session_id is None and links.subscription_id is None:
+        raise InvariantViolation("an attribution is keyed by its checkout session or subscription")
     referral = command.referral
     return {
         "id": ids.new_id("att"),
@@ -75,12 +75,23 @@ def create_attribution(
     """The attribution's id, and whom it credits if it was created now (None: it existed)."""
     params = attribution_params(ctx, command)
     pg = driver_connection(session)
-    row = pg.execute(statements.INSERT_ATTRIBUTION, params).fetchone()
+    by_checkout = command.links.checkout_session_id is not None
+    insert_statement = (
+        statements.INSERT_ATTRIBUTION if by_checkout else statements.INSERT_SUBSCRIPTION_ATTRIBUTION
+    )
+    row = pg.execute(insert_statement, params).fetchone()
     if row is not None:
         return str(row[0]), Credited.of(str(row[0]), command)
+    find = (
+        statements.ATTRIBUTION_OF_SESSION if by_checkout else statements.ATTRIBUTION_OF_SUBSCRIPTION
+    )
     existing = pg.execute(
-        statements.ATTRIBUTION_OF_SESSION,
-        {"ws": ctx.workspace_id, "session": command.links.checkout_session_id},
+        find,
+        {
+            "ws": ctx.workspace_id,
+            "session": command.links.checkout_session_id,
+            "subscription": command.links.subscription_id,
+        },
     ).fetchone()
     if existing is None:  # the insert conflicted with it: it exists
         raise InvariantViolation("an attribution neither created nor found")

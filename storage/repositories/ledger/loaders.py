@@ -1,75 +1,84 @@
-"""What the decisions read: a click's referral, a subscription's state, the commissions a
-refund or a cancellation acts on. Each runs in the event's transaction, its keys locked."""
+"""What the decisions read: what a sale names (with ledger.sources), a subscription's state,
+the commissions a refund or a cancellation acts on. Each runs in the event's transaction, its
+keys locked."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.attribution import SessionAttribution
-from domain.decisions import Referral
+from domain.attribution import InvoiceAttribution, SessionAttribution
+from domain.decisions import AttributionSource, Referral
 from domain.recurring import ExistingRecurring, SubscriptionState
+from domain.referral_sources import Sources
 from storage.db import driver_connection
 from storage.errors import InvariantViolation
 from storage.models import Attribution, Commission, Program
-from storage.repositories import clicks
+from storage.repositories.ledger import sources as ledger_sources
 from storage.repositories.ledger.applied_once import Read
 from storage.repositories.ledger.context import to_seconds
 from storage.repositories.programs import make_terms, terms_of
 
-#: the shape of click ids this service makes (storage.ids): anything else is unknown at once
-_CLICK_ID = clicks.CLICK_ID
-
-#: the first of the candidate click ids (in their order) that is a click of the workspace
-_REFERRAL = """
-SELECT c.id, p.id, g.id, g.reward_kind, g.percent_bps, g.flat_amount, g.currency,
-       g.recurring_months, g.holding_days
-FROM clicks c
-JOIN partners p ON p.id = c.partner_id AND p.workspace_id = c.workspace_id
-JOIN programs g ON g.id = p.program_id AND g.workspace_id = p.workspace_id
-WHERE c.workspace_id = %(ws)s AND c.id = ANY(%(clicks)s::text[])
-ORDER BY array_position(%(clicks)s::text[], c.id)
-LIMIT 1
+#: the subscription's attribution that one of its invoices recorded (no checkout joined it
+#: yet), whom it credits, and whether the invoice made month 1
+_INVOICE_ATTRIBUTION = """
+SELECT a.id, a.click_id, a.partner_id, a.program_id, g.reward_kind, g.percent_bps,
+    g.flat_amount, g.currency, g.recurring_months, g.holding_days, g.click_window_days,
+    g.first_purchase_only,
+    EXISTS (SELECT FROM commissions c WHERE c.workspace_id = a.workspace_id
+            AND c.attribution_id = a.id AND c.kind = 'RECURRING' AND c.month = 1)
+FROM attributions a
+JOIN programs g ON g.id = a.program_id AND g.workspace_id = a.workspace_id
+WHERE a.workspace_id = %(ws)s AND a.subscription_id = %(sub)s AND a.checkout_session_id IS NULL
 """
 _SUBSCRIPTION_END = """
 SELECT ended_at FROM subscription_ends WHERE workspace_id = %(ws)s AND subscription_id = %(sub)s
 """
 
 
-def is_click_id(value: str) -> bool:
-    """Whether `value` has the shape of a click id this service makes."""
-    return _CLICK_ID.match(value) is not None
+def sources(
+    session: Session, read: Read | None, earlier: Read | None, named: dict[str, AttributionSource]
+) -> Sources:
+    """What a sale names, resolved, read now (not riding with the first statement)."""
+    pg = driver_connection(session)
+    named_row = pg.execute(read.sql, read.params).fetchone() if read is not None else None
+    earlier_row = pg.execute(earlier.sql, earlier.params).fetchone() if earlier else None
+    return ledger_sources.sources_of(named_row, earlier_row, named)
 
 
-def click_ids(candidates: Sequence[str]) -> list[str]:
-    """The candidates that have the shape of a click id (others are unknown at once), in order."""
-    return [c for c in candidates if is_click_id(c)]
+def invoice_attribution_read(workspace_id: str, subscription_id: str) -> Read:
+    """The subscription's attribution an invoice recorded (decode with
+    `invoice_attribution_of`); written under the subscription's lock: after the locks."""
+    return Read(_INVOICE_ATTRIBUTION, {"ws": workspace_id, "sub": subscription_id})
 
 
-def referral_read(workspace_id: str, candidates: Sequence[str]) -> Read:
-    """The referral of the first candidate that is a click of the workspace (decode with
-    `referral_of`): clicks, partners and programs are never changed by events, so this read
-    may ride with the event's first statement."""
-    return Read(_REFERRAL, {"ws": workspace_id, "clicks": click_ids(candidates)})
-
-
-def referral_of(row: tuple[Any, ...] | None) -> Referral | None:
+def invoice_attribution_of(row: tuple[Any, ...] | None) -> InvoiceAttribution | None:
     if row is None:
         return None
-    click, partner, program, kind, bps, flat, currency, months, holding = row
-    return Referral(click, partner, program, make_terms(kind, bps, flat, currency, months, holding))
+    attribution, click, partner, program, *terms, month_one = row
+    kind, bps, flat, currency, months, holding, window, first_only = terms
+    return InvoiceAttribution(
+        attribution_id=attribution,
+        referral=Referral(
+            click,
+            partner,
+            program,
+            make_terms(kind, bps, flat, currency, months, holding, window, bool(first_only)),
+        ),
+        month_one=bool(month_one),
+    )
 
 
-def load_referral(
-    session: Session, workspace_id: str, candidates: Sequence[str]
-) -> Referral | None:
-    if not click_ids(candidates):
+def invoice_attribution(
+    session: Session, workspace_id: str, subscription_id: str | None
+) -> InvoiceAttribution | None:
+    if subscription_id is None:
         return None
-    read = referral_read(workspace_id, candidates)
-    return referral_of(driver_connection(session).execute(read.sql, read.params).fetchone())
+    read = invoice_attribution_read(workspace_id, subscription_id)
+    row = driver_connection(session).execute(read.sql, read.params).fetchone()
+    return invoice_attribution_of(row)
 
 
 def subscription_end_read(workspace_id: str, subscription_id: str) -> Read:
@@ -106,10 +115,24 @@ def attribution_of_session(
     ).one_or_none()
     if attribution is None:
         return None
+    # Joined after an invoice made month 1 (domain.attribution.InvoiceAttribution): the
+    # session's own business key is not that month's.
+    month_one_elsewhere = session.scalar(
+        select(Commission.id)
+        .where(
+            Commission.workspace_id == workspace_id,
+            Commission.attribution_id == attribution.id,
+            Commission.kind == "RECURRING",
+            Commission.month == 1,
+            Commission.business_key != f"checkout:{checkout_session_id}",
+        )
+        .limit(1)
+    )
     return SessionAttribution(
         attribution_id=attribution.id,
         referral=_referral_of(session, attribution),
         anchor=to_seconds(attribution.anchor_at),
+        month_one_via_invoice=month_one_elsewhere is not None,
     )
 
 

@@ -16,6 +16,27 @@ VALUES (%(id)s, %(workspace_id)s, %(click_id)s, %(partner_id)s, %(program_id)s, 
 ON CONFLICT (workspace_id, checkout_session_id) DO NOTHING
 RETURNING id
 """
+#: an attribution of a subscription that no checkout attributed (its first invoice did):
+#: keyed by the subscription (migration 0005's partial unique index)
+INSERT_SUBSCRIPTION_ATTRIBUTION = """
+INSERT INTO attributions (id, workspace_id, click_id, partner_id, program_id, livemode,
+    checkout_session_id, customer_id, subscription_id, payment_intent_id, invoice_id, anchor_at,
+    trial, attribution_source, stripe_account)
+VALUES (%(id)s, %(workspace_id)s, %(click_id)s, %(partner_id)s, %(program_id)s, %(livemode)s,
+    NULL, %(customer_id)s, %(subscription_id)s, %(payment_intent_id)s,
+    %(invoice_id)s, %(anchor_at)s, %(trial)s, %(attribution_source)s, %(stripe_account)s)
+ON CONFLICT (workspace_id, subscription_id) WHERE checkout_session_id IS NULL DO NOTHING
+RETURNING id
+"""
+ATTRIBUTION_OF_SUBSCRIPTION = """
+SELECT id FROM attributions
+WHERE workspace_id = %(ws)s AND subscription_id = %(subscription)s AND checkout_session_id IS NULL
+"""
+#: the checkout session joins its subscription's attribution (JoinAttribution)
+JOIN_ATTRIBUTION = """
+UPDATE attributions SET checkout_session_id = %(session)s
+WHERE id = %(id)s AND workspace_id = %(ws)s AND checkout_session_id IS NULL
+"""
 ATTRIBUTION_OF_SESSION = """
 SELECT id FROM attributions WHERE workspace_id = %(ws)s AND checkout_session_id = %(session)s
 """
